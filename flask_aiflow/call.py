@@ -1,0 +1,130 @@
+"""A skill's view of a live call, handed to every event hook as ``call``."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .events import Event, Session
+    from .state import CallRecord
+
+
+@dataclass(frozen=True, slots=True)
+class Floor:
+    """Who holds the floor: the skill that asked and waits for the answer.
+
+    :param skill: the holder's name.
+    :param since: when it took the floor (Unix time, seconds).
+    :param turns_left: how many more caller turns the holder may let pass
+        without proposing anything before the floor is released on its own;
+        None for no limit.
+    """
+
+    skill: str
+    since: float
+    turns_left: int | None
+
+    @classmethod
+    def from_record(cls, data: dict[str, Any] | None) -> Floor | None:
+        if data is None:
+            return None
+        return cls(skill=data["skill"], since=data["since"], turns_left=data["turns"])
+
+
+class Call:
+    """One skill's view of one call during one event.
+
+    ``state`` is this skill's own namespace (a dict that must stay JSON
+    serialisable). Changes to it, and a floor taken here, are kept when this
+    skill's proposal wins or when it proposes nothing; they are discarded when
+    its proposal loses. Releasing the floor always sticks.
+    """
+
+    __slots__ = ("skill", "event", "_record", "_state", "_floor_op")
+
+    def __init__(self, skill: str, event: Event, record: CallRecord) -> None:
+        self.skill = skill
+        self.event = event
+        self._record = record
+        self._state: dict[str, Any] | None = None
+        self._floor_op: tuple[str, int | None] | None = None
+
+    @property
+    def session(self) -> Session:
+        return self.event.session
+
+    @property
+    def session_id(self) -> str:
+        return self.event.session.id
+
+    @property
+    def state(self) -> dict[str, Any]:
+        """This skill's state for this call (empty on the first event)."""
+        if self._state is None:
+            text = self._record.skills.get(self.skill)
+            self._state = json.loads(text) if text else {}
+        return self._state
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        """Facts about the call: ``started_at``, ``from``, ``to``, ``last_event``."""
+        return dict(self._record.meta)
+
+    # -- the floor ---------------------------------------------------------
+
+    @property
+    def floor(self) -> Floor | None:
+        """Who holds the floor now, or None."""
+        return Floor.from_record(self._record.floor)
+
+    @property
+    def holds_floor(self) -> bool:
+        floor = self._record.floor
+        return floor is not None and floor["skill"] == self.skill
+
+    def take_floor(self, *, turns: int | None = None) -> bool:
+        """Hold the floor: this skill's proposals rank at least at ``FLOOR``.
+
+        Returns False (and changes nothing) when another skill holds it.
+
+        :param turns: how many caller turns this skill may let pass without a
+            proposal before the floor is released automatically (None: no
+            limit). Taking the floor again re-arms the count.
+        """
+        floor = self._record.floor
+        if floor is not None and floor["skill"] != self.skill:
+            return False
+        if turns is not None and (isinstance(turns, bool) or not isinstance(turns, int) or turns < 1):
+            raise ValueError(f"turns must be an int >= 1 or None, got {turns!r}")
+        self._floor_op = ("take", turns)
+        return True
+
+    def release_floor(self) -> bool:
+        """Give up the floor; returns False when this skill did not hold it."""
+        if not self.holds_floor and not (self._floor_op and self._floor_op[0] == "take"):
+            return False
+        self._floor_op = ("release", None)
+        return True
+
+    # -- used by the dispatcher -------------------------------------------
+
+    @property
+    def touched_state(self) -> bool:
+        return self._state is not None
+
+    def state_text(self) -> str | None:
+        """This skill's state as JSON (None when empty); raises if unstorable."""
+        state = self._state
+        if not state:
+            return None
+        return json.dumps(state, separators=(",", ":"), allow_nan=False)
+
+    def floor_change(self) -> tuple[str, int | None] | None:
+        return self._floor_op
+
+    @staticmethod
+    def now() -> float:
+        return time.time()

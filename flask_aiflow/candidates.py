@@ -1,0 +1,78 @@
+"""Priority bands and the candidate a skill proposes.
+
+Every skill may propose actions for an event; the dispatcher ranks the
+proposals and sends only the winner. Priorities are plain integers arranged in
+named bands (inclusive bounds), so that skills written by different people
+rank predictably against each other:
+
+========  =========  ===========================================================
+band      priority   meant for
+========  =========  ===========================================================
+SAFETY    100+       abuse handling, "get me a person" everywhere, compliance
+FLOOR     80-99      the skill that asked the caller something and waits for it
+INTENT    50-79      ordinary intent handling (the default for a skill)
+GENERIC   20-49      generic replies, chit-chat
+FALLBACK  0-19       fallbacks (the configured fallback answers at 0)
+========  =========  ===========================================================
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .actions import Action
+
+SAFETY = 100
+FLOOR = 80
+INTENT = 50
+GENERIC = 20
+FALLBACK = 0
+
+BANDS: tuple[tuple[str, int], ...] = (
+    ("SAFETY", SAFETY),
+    ("FLOOR", FLOOR),
+    ("INTENT", INTENT),
+    ("GENERIC", GENERIC),
+    ("FALLBACK", FALLBACK),
+)
+
+
+def band_of(priority: int) -> str:
+    """Name the band a priority falls in (``"FALLBACK"`` for 0-19)."""
+    for name, lower in BANDS:
+        if priority >= lower:
+            return name
+    return "FALLBACK"
+
+
+def check_priority(value: Any, *, what: str = "priority") -> int:
+    """Return ``value`` if it is a valid priority, else raise ``ValueError``.
+
+    A bool or None is an error rather than a silent 1/0 or a default, and 0
+    stays 0 (an earlier framework turned a declared 0 into 101).
+    """
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{what} must be an int >= 0, got {value!r}")
+    if value < 0:
+        raise ValueError(f"{what} must be an int >= 0, got {value!r}")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """An action a skill proposes, with the priority it asks for.
+
+    :param action: the proposed action (its ``session_id`` may be left unset).
+    :param priority: overrides the skill's default priority when given.
+    :param reason: a short note for the decision record ("menu option 2").
+    """
+
+    action: Action
+    priority: int | None = None
+    reason: str = ""
+
+    def __post_init__(self) -> None:
+        if self.priority is not None:
+            check_priority(self.priority)

@@ -1,0 +1,215 @@
+"""The ``AIFLOW_*`` configuration keys, their defaults and their validation.
+
+``init_app`` fills in every missing key with ``app.config.setdefault`` and
+turns the result into a frozen :class:`Settings`, so a wrong value fails at
+start-up with a message that names the key, not on the first phone call.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from .actions import (
+    TTS,
+    Action,
+    BargeInConfig,
+    InvalidActionError,
+    Speak,
+    action_from_dict,
+    barge_in_from_dict,
+    tts_from_dict,
+)
+from .candidates import check_priority
+
+DEFAULTS: dict[str, Any] = {
+    # Accepted X-API-TOKEN values: one string, or several during a rotation.
+    "AIFLOW_SHARED_SECRET": None,
+    # Serve events without any secret (local development only; warns).
+    "AIFLOW_ALLOW_UNAUTHENTICATED": False,
+    # Route paths; None disables the route.
+    "AIFLOW_WEBHOOK_PATH": "/webhook",
+    "AIFLOW_WEBSOCKET_PATH": "/ws",
+    "AIFLOW_HEALTH_PATH": "/health",
+    # Largest accepted request body or WebSocket message, in bytes.
+    "AIFLOW_MAX_EVENT_BYTES": 64 * 1024,
+    # Deepest accepted JSON nesting in an event.
+    "AIFLOW_MAX_JSON_DEPTH": 32,
+    # Discover skills from the "flask_aiflow.skills" entry-point group.
+    "AIFLOW_LOAD_ENTRY_POINTS": True,
+    # Allow-list of skill names (None: every skill found); also a tie-break order.
+    "AIFLOW_SKILLS": None,
+    # Block-list of skill names.
+    "AIFLOW_DISABLED_SKILLS": (),
+    # Re-weighting: {skill name: default priority}; the skill's explicit
+    # priorities move by the same amount.
+    "AIFLOW_SKILL_PRIORITIES": {},
+    # Tie-break order for equal priorities (defaults to AIFLOW_SKILLS' order).
+    "AIFLOW_SKILL_ORDER": None,
+    # Voice and barge-in settings for skills that return a plain string.
+    "AIFLOW_DEFAULT_TTS": None,
+    "AIFLOW_DEFAULT_BARGE_IN": None,
+    # What to say when no skill answers (a string, an action dict, or None).
+    "AIFLOW_FALLBACK": "Sorry, I didn't catch that. Could you say it again?",
+    # The events the fallback answers when no skill does.
+    "AIFLOW_FALLBACK_EVENTS": ("user_speak", "user_input_timeout"),
+    # Seconds a call's state outlives its last event (calls that never end).
+    "AIFLOW_STATE_TTL": 2 * 60 * 60,
+    # Log every hook call with its result at debug level.
+    "AIFLOW_TRACE": False,
+}
+
+FALLBACK_ALLOWED_EVENTS = frozenset(
+    {
+        "session_start",
+        "user_speak",
+        "assistant_speak",
+        "assistant_speech_ended",
+        "user_input_timeout",
+    }
+)
+
+
+class ConfigurationError(ValueError):
+    """A configuration value is wrong; the message names the key."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """The validated ``AIFLOW_*`` configuration of one app."""
+
+    secrets: tuple[bytes, ...]
+    allow_unauthenticated: bool
+    webhook_path: str | None
+    websocket_path: str | None
+    health_path: str | None
+    max_event_bytes: int
+    max_json_depth: int
+    load_entry_points: bool
+    skills: tuple[str, ...] | None
+    disabled_skills: frozenset[str]
+    skill_priorities: Mapping[str, int]
+    skill_order: tuple[str, ...]
+    default_tts: TTS | None
+    default_barge_in: BargeInConfig | None
+    fallback: Action | None
+    fallback_events: frozenset[str]
+    state_ttl: int
+    trace: bool
+
+
+def _names(key: str, value: Any) -> tuple[str, ...]:
+    if isinstance(value, str) or not isinstance(value, Sequence | frozenset | set):
+        raise ConfigurationError(f"{key} must be a list of skill names, got {value!r}")
+    for name in value:
+        if not isinstance(name, str) or not name:
+            raise ConfigurationError(f"{key} must hold non-empty strings, got {name!r}")
+    return tuple(value)
+
+
+def _path(key: str, value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.startswith("/"):
+        raise ConfigurationError(f"{key} must be a path starting with '/' or None, got {value!r}")
+    return value
+
+
+def _positive_int(key: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ConfigurationError(f"{key} must be a positive int, got {value!r}")
+    return value
+
+
+def _secrets(value: Any) -> tuple[bytes, ...]:
+    if value is None:
+        return ()
+    values = [value] if isinstance(value, str) else value
+    if not isinstance(values, Sequence | set | frozenset):
+        raise ConfigurationError(
+            f"AIFLOW_SHARED_SECRET must be a string or a list of strings, got {type(value).__name__}"
+        )
+    secrets = []
+    for secret in values:
+        if not isinstance(secret, str) or not secret:
+            raise ConfigurationError("AIFLOW_SHARED_SECRET values must be non-empty strings")
+        secrets.append(secret.encode("utf-8"))
+    return tuple(secrets)
+
+
+def _priorities(value: Any) -> Mapping[str, int]:
+    if not isinstance(value, Mapping):
+        raise ConfigurationError(f"AIFLOW_SKILL_PRIORITIES must be a mapping, got {value!r}")
+    result = {}
+    for name, priority in value.items():
+        try:
+            result[name] = check_priority(priority, what=f"AIFLOW_SKILL_PRIORITIES[{name!r}]")
+        except ValueError as exc:
+            raise ConfigurationError(str(exc)) from None
+    return result
+
+
+def _voice(key: str, value: Any, parse: Callable[[Mapping[str, Any]], Any]) -> Any:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise ConfigurationError(f"{key} must be a mapping or None, got {value!r}")
+    try:
+        return parse(value)
+    except InvalidActionError as exc:
+        raise ConfigurationError(f"{key}: {exc}") from None
+
+
+def _fallback(value: Any, tts: TTS | None, barge_in: BargeInConfig | None) -> Action | None:
+    if value is None:
+        return None
+    try:
+        if isinstance(value, str):
+            return Speak(text=value, tts=tts, barge_in=barge_in)
+        if isinstance(value, Mapping):
+            return action_from_dict(value)
+    except InvalidActionError as exc:
+        raise ConfigurationError(f"AIFLOW_FALLBACK: {exc}") from None
+    raise ConfigurationError(f"AIFLOW_FALLBACK must be a string, an action dict or None, got {value!r}")
+
+
+def load_settings(config: Mapping[str, Any]) -> Settings:
+    """Validate the ``AIFLOW_*`` keys of a Flask config."""
+    skills = config["AIFLOW_SKILLS"]
+    skills = None if skills is None else _names("AIFLOW_SKILLS", skills)
+    order = config["AIFLOW_SKILL_ORDER"]
+    order = _names("AIFLOW_SKILL_ORDER", order) if order is not None else (skills or ())
+    fallback_events = frozenset(_names("AIFLOW_FALLBACK_EVENTS", config["AIFLOW_FALLBACK_EVENTS"]))
+    unknown = fallback_events - FALLBACK_ALLOWED_EVENTS
+    if unknown:
+        raise ConfigurationError(
+            f"AIFLOW_FALLBACK_EVENTS: {sorted(unknown)} cannot take a fallback "
+            f"(allowed: {sorted(FALLBACK_ALLOWED_EVENTS)})"
+        )
+    ttl = config["AIFLOW_STATE_TTL"]
+    if isinstance(ttl, bool) or not isinstance(ttl, int | float) or not math.isfinite(ttl) or ttl < 1:
+        raise ConfigurationError(f"AIFLOW_STATE_TTL must be a number of seconds >= 1, got {ttl!r}")
+    tts = _voice("AIFLOW_DEFAULT_TTS", config["AIFLOW_DEFAULT_TTS"], tts_from_dict)
+    barge_in = _voice("AIFLOW_DEFAULT_BARGE_IN", config["AIFLOW_DEFAULT_BARGE_IN"], barge_in_from_dict)
+    return Settings(
+        secrets=_secrets(config["AIFLOW_SHARED_SECRET"]),
+        allow_unauthenticated=bool(config["AIFLOW_ALLOW_UNAUTHENTICATED"]),
+        webhook_path=_path("AIFLOW_WEBHOOK_PATH", config["AIFLOW_WEBHOOK_PATH"]),
+        websocket_path=_path("AIFLOW_WEBSOCKET_PATH", config["AIFLOW_WEBSOCKET_PATH"]),
+        health_path=_path("AIFLOW_HEALTH_PATH", config["AIFLOW_HEALTH_PATH"]),
+        max_event_bytes=_positive_int("AIFLOW_MAX_EVENT_BYTES", config["AIFLOW_MAX_EVENT_BYTES"]),
+        max_json_depth=_positive_int("AIFLOW_MAX_JSON_DEPTH", config["AIFLOW_MAX_JSON_DEPTH"]),
+        load_entry_points=bool(config["AIFLOW_LOAD_ENTRY_POINTS"]),
+        skills=skills,
+        disabled_skills=frozenset(_names("AIFLOW_DISABLED_SKILLS", config["AIFLOW_DISABLED_SKILLS"])),
+        skill_priorities=_priorities(config["AIFLOW_SKILL_PRIORITIES"]),
+        skill_order=order,
+        default_tts=tts,
+        default_barge_in=barge_in,
+        fallback=_fallback(config["AIFLOW_FALLBACK"], tts, barge_in),
+        fallback_events=fallback_events,
+        state_ttl=int(ttl),
+        trace=bool(config["AIFLOW_TRACE"]),
+    )

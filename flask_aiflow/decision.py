@@ -1,0 +1,105 @@
+"""The decision record: what every skill proposed for an event and why one won.
+
+One is made for every dispatched event. It is logged at debug level in one
+line and sent with the ``action_chosen`` / ``no_action`` signals, so "which
+skill answered, and why?" never needs a packet capture.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .actions import Action
+
+#: Why a candidate did not win.
+WON = "won"
+OUTRANKED = "outranked"
+IGNORED = "ignored"  # proposals on session_end, where no action is allowed
+
+#: How a winner was decided.
+RULE_ONLY = "only candidate"
+RULE_PRIORITY = "higher priority"
+RULE_ORDER = "configured skill order"
+RULE_NAME = "skill name"
+RULE_INDEX = "proposal order within the skill"
+RULE_FALLBACK = "fallback: no skill proposed anything"
+RULE_NONE = "no candidates"
+RULE_SESSION_END = "session_end never answers"
+
+
+@dataclass(slots=True)
+class CandidateRecord:
+    """One proposal, as ranked."""
+
+    skill: str
+    priority: int
+    action: Action
+    reason: str = ""
+    outcome: str = OUTRANKED
+    lost_to: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "skill": self.skill,
+            "priority": self.priority,
+            "action": self.action.to_dict(),
+            "outcome": self.outcome,
+        }
+        if self.reason:
+            data["reason"] = self.reason
+        if self.lost_to:
+            data["lost_to"] = self.lost_to
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class SkillFailure:
+    """A skill that was excluded from this event, and why.
+
+    ``kind`` is one of ``raised``, ``invalid_action``, ``bad_return``,
+    ``bad_state``.
+    """
+
+    skill: str
+    kind: str
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"skill": self.skill, "kind": self.kind, "message": self.message}
+
+
+@dataclass(slots=True)
+class Decision:
+    """What happened to one event."""
+
+    event_type: str
+    session_id: str
+    candidates: list[CandidateRecord] = field(default_factory=list)
+    failures: list[SkillFailure] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    winner: CandidateRecord | None = None
+    action: Action | None = None
+    rule: str = RULE_NONE
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "event": self.event_type,
+            "session_id": self.session_id,
+            "action": self.action.to_dict() if self.action is not None else None,
+            "winner": self.winner.skill if self.winner is not None else None,
+            "rule": self.rule,
+            "candidates": [c.to_dict() for c in self.candidates],
+            "failures": [f.to_dict() for f in self.failures],
+            "timings_ms": {k: round(v * 1000, 3) for k, v in self.timings.items()},
+            "notes": list(self.notes),
+            "ms": round(self.seconds * 1000, 3),
+        }
+
+    def summary(self) -> str:
+        """The whole decision in one log line."""
+        return json.dumps(self.to_dict(), separators=(",", ":"), default=str)

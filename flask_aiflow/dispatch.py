@@ -1,0 +1,317 @@
+"""The pipeline from one event to at most one action.
+
+For each event the dispatcher locks the call, loads its record, asks every
+enabled skill's hook for this event type one by one (each isolated: an
+exception, a wrong return value or unstorable state excludes that skill and
+is recorded), ranks all proposals, keeps the winner, commits state for the
+winner and for the skills that proposed nothing, and saves the record. Both
+transports (webhook and WebSocket) call :meth:`Dispatcher.dispatch`, so a
+skill never knows which one carried the event.
+
+Ranking: highest priority first; ties break by the configured skill order
+(``AIFLOW_SKILL_ORDER``, else ``AIFLOW_SKILLS``), then by skill name, then by
+the order of proposals within one skill. Never by load order or chance.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from time import perf_counter
+from typing import Any
+
+from .actions import Action, InvalidActionError, Speak, action_from_dict
+from .call import Call
+from .candidates import FLOOR, Candidate
+from .config import Settings
+from .decision import (
+    IGNORED,
+    OUTRANKED,
+    RULE_FALLBACK,
+    RULE_INDEX,
+    RULE_NAME,
+    RULE_NONE,
+    RULE_ONLY,
+    RULE_ORDER,
+    RULE_PRIORITY,
+    RULE_SESSION_END,
+    WON,
+    CandidateRecord,
+    Decision,
+    SkillFailure,
+)
+from .events import Event, SessionEnd, SessionStart, UserSpeak
+from .hookspecs import EVENT_HOOKS
+from .plugins import BoundHook, SkillInfo, SkillRegistry
+from .state import CallRecord, StateStore
+
+logger = logging.getLogger("flask_aiflow")
+
+
+class _Rejected(Exception):
+    """A skill's return value cannot be used: (kind, message)."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+
+
+@dataclass(slots=True)
+class _Run:
+    """One skill's part in one event."""
+
+    skill: SkillInfo
+    call: Call
+    candidates: list[CandidateRecord] = field(default_factory=list)
+    failed: bool = False
+    state_text: str | None = None
+
+
+class Dispatcher:
+    """Turns events into decisions for one app."""
+
+    def __init__(self, registry: SkillRegistry, store: StateStore, settings: Settings) -> None:
+        self.registry = registry
+        self.store = store
+        self.settings = settings
+
+    def dispatch(self, event: Event) -> Decision:
+        """Handle one event; the decision says which action (if any) to send."""
+        started = perf_counter()
+        session_id = event.session.id
+        decision = Decision(event.type, session_id)
+        with self.store.lock(session_id):
+            record = self._load(event, decision)
+            self._drop_stale_floor(record, decision)
+            runs = [self._run(hook, event, record, decision) for hook in self.registry.hooks_for(EVENT_HOOKS[event.type])]
+            self._decide(event, runs, record, decision)
+            self._commit(event, runs, record, decision)
+            self._persist(event, record)
+        decision.seconds = perf_counter() - started
+        return decision
+
+    # -- the record ----------------------------------------------------------
+
+    def _load(self, event: Event, decision: Decision) -> CallRecord:
+        if isinstance(event, SessionStart):
+            return self._new_record(event)
+        text = self.store.load(event.session.id)
+        if text is None:
+            decision.notes.append("no state for this call: started afresh")
+            return self._new_record(event)
+        try:
+            return CallRecord.loads(text)
+        except (ValueError, KeyError, TypeError) as exc:
+            logger.error("call %s: stored state is unreadable (%s); started afresh", event.session.id, exc)
+            decision.notes.append("stored state was unreadable: started afresh")
+            return self._new_record(event)
+
+    def _drop_stale_floor(self, record: CallRecord, decision: Decision) -> None:
+        if record.floor is None:
+            return
+        holder = self.registry.get(record.floor["skill"])
+        if holder is None or not holder.enabled:
+            decision.notes.append(f"floor released: {record.floor['skill']} is not enabled")
+            record.floor = None
+
+    @staticmethod
+    def _new_record(event: Event) -> CallRecord:
+        session = event.session
+        return CallRecord(
+            meta={
+                "started_at": time.time(),
+                "from": session.from_phone_number,
+                "to": session.to_phone_number,
+            }
+        )
+
+    def _persist(self, event: Event, record: CallRecord) -> None:
+        if isinstance(event, SessionEnd):
+            self.store.delete(event.session.id)
+            return
+        record.meta["last_event"] = event.type
+        record.meta["last_event_at"] = time.time()
+        self.store.save(event.session.id, record.dumps(), self.settings.state_ttl)
+
+    # -- asking the skills ---------------------------------------------------
+
+    def _run(self, hook: BoundHook, event: Event, record: CallRecord, decision: Decision) -> _Run:
+        skill = hook.skill
+        run = _Run(skill, Call(skill.name, event, record))
+        args = {"event": event, "call": run.call}
+        started = perf_counter()
+        try:
+            result = hook.function(*[args[name] for name in hook.argnames])
+        except Exception as exc:  # noqa: BLE001 - one skill never takes down a call
+            logger.exception("call %s: skill %r raised in %s", event.session.id, skill.name, event.type)
+            self._fail(run, decision, "raised", f"{type(exc).__name__}: {exc}")
+            result = None
+        finally:
+            decision.timings[skill.name] = perf_counter() - started
+        if self.settings.trace:
+            logger.debug("trace call %s: %s.%s -> %r", event.session.id, skill.name, EVENT_HOOKS[event.type], result)
+        if run.failed:
+            return run
+        try:
+            run.candidates = self._candidates(result, run, event, record)
+            if run.call.touched_state:
+                run.state_text = self._state_text(run)
+        except _Rejected as exc:
+            logger.error("call %s: skill %r: %s", event.session.id, skill.name, exc.message)
+            run.candidates = []
+            self._fail(run, decision, exc.kind, exc.message)
+        return run
+
+    @staticmethod
+    def _fail(run: _Run, decision: Decision, kind: str, message: str) -> None:
+        run.failed = True
+        decision.failures.append(SkillFailure(run.skill.name, kind, message))
+
+    @staticmethod
+    def _state_text(run: _Run) -> str | None:
+        try:
+            return run.call.state_text()
+        except (TypeError, ValueError) as exc:
+            raise _Rejected("bad_state", f"state is not JSON-serialisable: {exc}") from None
+
+    def _candidates(self, result: Any, run: _Run, event: Event, record: CallRecord) -> list[CandidateRecord]:
+        if result is None:
+            return []
+        items = result if isinstance(result, list | tuple) else (result,)
+        skill = run.skill
+        holds_floor = record.floor is not None and record.floor["skill"] == skill.name
+        candidates = []
+        for item in items:
+            priority, reason = skill.priority, ""
+            if isinstance(item, Candidate):
+                if item.priority is not None:
+                    priority = max(0, item.priority + skill.shift)
+                reason, item = item.reason, item.action
+            if holds_floor:
+                priority = max(priority, FLOOR)
+            action = self._action(item, event)
+            candidates.append(CandidateRecord(skill.name, priority, action, reason))
+        return candidates
+
+    def _action(self, item: Any, event: Event) -> Action:
+        session_id = event.session.id
+        try:
+            if isinstance(item, str):
+                action: Action = Speak(
+                    text=item,
+                    tts=self.settings.default_tts,
+                    barge_in=self.settings.default_barge_in,
+                )
+            elif isinstance(item, Action):
+                action = item
+            elif isinstance(item, Mapping):
+                action = action_from_dict(item)
+            else:
+                raise _Rejected(
+                    "bad_return",
+                    f"returned {type(item).__name__}; expected None, a string, an action, "
+                    "an action dict, a Candidate or a list of these",
+                )
+        except InvalidActionError as exc:
+            raise _Rejected("invalid_action", f"invalid action: {exc}") from None
+        if action.session_id is None:
+            return action.with_session(session_id)
+        if action.session_id != session_id:
+            raise _Rejected(
+                "invalid_action",
+                f"action is for session {action.session_id!r}, not this call ({session_id!r})",
+            )
+        return action
+
+    # -- ranking -------------------------------------------------------------
+
+    def _decide(self, event: Event, runs: list[_Run], record: CallRecord, decision: Decision) -> None:
+        ranked = [c for run in runs for c in run.candidates]
+        if isinstance(event, SessionEnd):
+            for candidate in ranked:
+                candidate.outcome = IGNORED
+            decision.candidates = ranked
+            decision.rule = RULE_SESSION_END
+            return
+        order = {run.skill.name: (run.skill.order, run.skill.name) for run in runs}
+        keyed = [(-c.priority, *order[c.skill], index, c) for index, c in enumerate(ranked)]
+        keyed.sort(key=lambda k: k[:4])
+        decision.candidates = [k[4] for k in keyed]
+        if not keyed:
+            fallback = self.settings.fallback
+            if fallback is not None and event.type in self.settings.fallback_events:
+                decision.action = fallback.with_session(event.session.id)
+                decision.rule = RULE_FALLBACK
+            else:
+                decision.rule = RULE_NONE
+            return
+        winner = keyed[0][4]
+        winner.outcome = WON
+        decision.winner = winner
+        decision.action = winner.action
+        decision.rule = RULE_ONLY if len(keyed) == 1 else self._tie_rule(keyed[0], keyed[1])
+        for _, _, _, _, loser in keyed[1:]:
+            loser.outcome = OUTRANKED
+            loser.lost_to = winner.skill
+
+    @staticmethod
+    def _tie_rule(first: tuple[Any, ...], second: tuple[Any, ...]) -> str:
+        for position, rule in ((0, RULE_PRIORITY), (1, RULE_ORDER), (2, RULE_NAME)):
+            if first[position] != second[position]:
+                return rule
+        return RULE_INDEX
+
+    # -- committing state ------------------------------------------------------
+
+    def _commit(self, event: Event, runs: list[_Run], record: CallRecord, decision: Decision) -> None:
+        winner = decision.winner.skill if decision.winner is not None else None
+        holder = record.floor["skill"] if record.floor is not None else None
+        for run in runs:
+            if run.failed:
+                continue
+            name = run.skill.name
+            kept = not run.candidates or name == winner
+            change = run.call.floor_change()
+            if change is not None:
+                self._change_floor(name, change, kept, record, decision)
+            if kept and run.call.touched_state:
+                if run.state_text is None:
+                    record.skills.pop(name, None)
+                else:
+                    record.skills[name] = run.state_text
+        if holder is not None and isinstance(event, UserSpeak):
+            self._count_turn(holder, runs, record, decision)
+
+    @staticmethod
+    def _change_floor(
+        name: str, change: tuple[str, int | None], kept: bool, record: CallRecord, decision: Decision
+    ) -> None:
+        op, turns = change
+        floor = record.floor
+        if op == "release":
+            if floor is not None and floor["skill"] == name:
+                record.floor = None
+                decision.notes.append(f"{name} released the floor")
+        elif kept:
+            since = floor["since"] if floor is not None else time.time()
+            record.floor = {"skill": name, "since": since, "turns": turns}
+            decision.notes.append(f"{name} holds the floor")
+
+    @staticmethod
+    def _count_turn(holder: str, runs: list[_Run], record: CallRecord, decision: Decision) -> None:
+        """A caller turn in which the floor holder proposed nothing uses up one of its turns."""
+        run = next((run for run in runs if run.skill.name == holder), None)
+        floor = record.floor
+        if floor is None or floor["skill"] != holder:
+            return
+        if run is not None and (run.call.floor_change() is not None or (run.candidates and not run.failed)):
+            return
+        if floor["turns"] is None:
+            return
+        floor["turns"] -= 1
+        if floor["turns"] <= 0:
+            record.floor = None
+            decision.notes.append(f"floor released: {holder} let its last turn pass")

@@ -1,0 +1,221 @@
+"""The Flask extension object: ``AiFlow(app)`` or ``AiFlow().init_app(app)``."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask, current_app
+
+from . import signals
+from .config import DEFAULTS, Settings, load_settings
+from .decision import Decision
+from .dispatch import Dispatcher
+from .events import Event, SessionEnd, SessionStart, parse_event
+from .plugins import SkillConfigError, SkillError, SkillRegistry
+from .state import MemoryStore, StateStore
+
+logger = logging.getLogger("flask_aiflow")
+
+EXTENSION_KEY = "aiflow"
+
+
+@dataclass(slots=True)
+class AiFlowState:
+    """Everything the extension keeps for one app, in ``app.extensions["aiflow"]``."""
+
+    extension: AiFlow
+    settings: Settings
+    registry: SkillRegistry
+    store: StateStore
+    dispatcher: Dispatcher
+
+    def handle(self, event: Event, transport: str) -> Decision:
+        """Dispatch one event and tell the world (signals, debug log).
+
+        Must run inside an app context; the app is the signals' sender.
+        """
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        signals.event_received.send(app, event=event, transport=transport)
+        decision = self.dispatcher.dispatch(event)
+        for failure in decision.failures:
+            signals.skill_failed.send(app, event=event, skill=failure.skill, failure=failure)
+        if isinstance(event, SessionStart):
+            signals.call_started.send(app, event=event, session=event.session)
+        if decision.action is not None:
+            signals.action_chosen.send(app, event=event, action=decision.action, decision=decision)
+        else:
+            signals.no_action.send(app, event=event, decision=decision)
+        if isinstance(event, SessionEnd):
+            signals.call_ended.send(app, event=event, session=event.session)
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug("call %s: decision %s", event.session.id, decision.summary())
+        return decision
+
+
+class AiFlow:
+    """Turns a Flask app into a sipgate AI Flow application.
+
+    ::
+
+        aiflow = AiFlow()
+
+        def create_app():
+            app = Flask(__name__)
+            app.config["AIFLOW_SHARED_SECRET"] = os.environ["AIFLOW_SHARED_SECRET"]
+            aiflow.init_app(app)
+            return app
+
+    :param app: initialise this app right away.
+    :param skills: skill objects or modules to register directly, besides the
+        installed ones; an item may be a ``(skill, name)`` pair.
+    :param store: where call state lives; default an in-memory store per app.
+
+    ``init_app`` reads these configuration keys once (defaults in
+    :data:`flask_aiflow.config.DEFAULTS`): ``AIFLOW_SHARED_SECRET``,
+    ``AIFLOW_ALLOW_UNAUTHENTICATED``, ``AIFLOW_WEBHOOK_PATH``,
+    ``AIFLOW_WEBSOCKET_PATH``, ``AIFLOW_HEALTH_PATH``,
+    ``AIFLOW_MAX_EVENT_BYTES``, ``AIFLOW_MAX_JSON_DEPTH``,
+    ``AIFLOW_LOAD_ENTRY_POINTS``, ``AIFLOW_SKILLS``,
+    ``AIFLOW_DISABLED_SKILLS``, ``AIFLOW_SKILL_PRIORITIES``,
+    ``AIFLOW_SKILL_ORDER``, ``AIFLOW_DEFAULT_TTS``,
+    ``AIFLOW_DEFAULT_BARGE_IN``, ``AIFLOW_FALLBACK``,
+    ``AIFLOW_FALLBACK_EVENTS``, ``AIFLOW_STATE_TTL``, ``AIFLOW_TRACE``.
+    """
+
+    def __init__(
+        self,
+        app: Flask | None = None,
+        *,
+        skills: Iterable[Any] = (),
+        store: StateStore | None = None,
+    ) -> None:
+        self._skills: list[tuple[Any, str | None]] = []
+        for skill in skills:
+            if isinstance(skill, tuple):
+                self.register_skill(*skill)
+            else:
+                self.register_skill(skill)
+        self._store = store
+        if app is not None:
+            self.init_app(app)
+
+    def register_skill(self, skill: Any, name: str | None = None) -> Any:
+        """Register a skill (module, class or object) for apps initialised later.
+
+        Returns the skill, so it can decorate a class. For an app that is
+        already initialised use ``aiflow.registry(app).register(skill)``.
+        """
+        self._skills.append((skill, name))
+        return skill
+
+    def init_app(self, app: Flask) -> None:
+        """Configure ``app``: read the config, find the skills, add the routes."""
+        if EXTENSION_KEY in app.extensions:
+            raise RuntimeError(
+                "A 'AiFlow' instance has already been registered on this Flask app. "
+                "Import and use that instance instead."
+            )
+        for key, value in DEFAULTS.items():
+            app.config.setdefault(key, value)
+        settings = load_settings(app.config)
+        # flask-sock's own options. Messages over our limit are refused one by
+        # one and the call goes on; only far larger ones (an attack, not an
+        # event) make simple-websocket close the connection.
+        app.config.setdefault(
+            "SOCK_SERVER_OPTIONS",
+            {"ping_interval": 25, "max_message_size": max(1 << 20, 16 * settings.max_event_bytes)},
+        )
+        registry = SkillRegistry(settings)
+        for skill, name in self._skills:
+            registry.register(skill, name)
+        if settings.load_entry_points:
+            registry.load_entry_points()
+        store = self._store if self._store is not None else MemoryStore()
+        state = AiFlowState(self, settings, registry, store, Dispatcher(registry, store, settings))
+        app.extensions[EXTENSION_KEY] = state
+        _start_skills(app, registry)
+        _report_configuration(settings, registry)
+
+        from .views import create_blueprint
+
+        app.register_blueprint(create_blueprint(settings))
+
+    # -- access ----------------------------------------------------------------
+
+    def state(self, app: Flask | None = None) -> AiFlowState:
+        """This extension's state for ``app`` (default: the current app)."""
+        if app is None:
+            app = current_app._get_current_object()  # type: ignore[attr-defined]
+        state = app.extensions.get(EXTENSION_KEY)
+        if state is None or state.extension is not self:
+            raise RuntimeError(
+                "The current Flask app is not registered with this 'AiFlow' instance. "
+                "Did you forget to call 'init_app', or did you create multiple "
+                "'AiFlow' instances?"
+            )
+        return state
+
+    def registry(self, app: Flask | None = None) -> SkillRegistry:
+        return self.state(app).registry
+
+    def dispatch(self, event: Event | Mapping[str, Any], *, transport: str = "direct") -> Decision:
+        """Handle one event in the current app context, as the routes do."""
+        if not isinstance(event, Event):
+            event = parse_event(event)
+        return self.state().handle(event, transport)
+
+
+def get_state(app: Flask | None = None) -> AiFlowState:
+    """The extension state of ``app`` (default: the current app)."""
+    if app is None:
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+    try:
+        return app.extensions[EXTENSION_KEY]  # type: ignore[no-any-return]
+    except KeyError:
+        raise RuntimeError(
+            "flask-aiflow is not initialised on this app. Did you forget to call 'init_app'?"
+        ) from None
+
+
+def _start_skills(app: Flask, registry: SkillRegistry) -> None:
+    """Run each skill's ``aiflow_startup``: bad config fails loudly, a crash disables."""
+    for info, function in list(registry.iter_startup()):
+        try:
+            function(app=app)
+        except SkillConfigError as exc:
+            raise SkillConfigError(f"skill {info.name!r}: {exc}") from exc
+        except Exception as exc:  # noqa: BLE001 - a broken skill disables itself only
+            logger.exception("skill %r failed to start and is disabled", info.name)
+            registry.disable(info.name, f"failed to start: {type(exc).__name__}: {exc}")
+
+
+def _report_configuration(settings: Settings, registry: SkillRegistry) -> None:
+    if not settings.secrets:
+        if settings.allow_unauthenticated:
+            logger.warning(
+                "!!! AIFLOW_ALLOW_UNAUTHENTICATED is on: anybody who can reach this app can "
+                "drive its calls. Use it for local development only; set AIFLOW_SHARED_SECRET "
+                "in production. !!!"
+            )
+        else:
+            logger.error(
+                "AIFLOW_SHARED_SECRET is not set: the AI Flow routes refuse every event "
+                "(503) until it is. For local development only, set "
+                "AIFLOW_ALLOW_UNAUTHENTICATED = True."
+            )
+    for name in registry.missing_allowed():
+        logger.warning("AIFLOW_SKILLS names %r, but no such skill is installed or registered", name)
+    for hook, priority, names in registry.priority_clashes():
+        logger.warning(
+            "skills %s all propose at priority %d for %s; ties break by skill name. "
+            "Set AIFLOW_SKILL_ORDER to decide explicitly.",
+            ", ".join(names),
+            priority,
+            hook,
+        )
+
+
+__all__ = ["AiFlow", "AiFlowState", "SkillError", "get_state"]

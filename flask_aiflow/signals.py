@@ -1,0 +1,39 @@
+"""blinker signals sent by flask-aiflow.
+
+Every signal is sent with the Flask application as sender, like Flask's own
+signals, so a receiver can subscribe for one app only::
+
+    from flask_aiflow import signals
+
+    @signals.action_chosen.connect_via(app)
+    def log_winner(app, decision, **extra):
+        ...
+
+=================  ============================================================
+signal             keyword arguments
+=================  ============================================================
+event_received     ``event``, ``transport`` ("webhook" or "websocket")
+event_rejected     ``status`` (HTTP-like code), ``reason``, ``transport``
+event_ignored      ``event_type``, ``transport`` (an unknown event type)
+action_chosen      ``event``, ``action``, ``decision``
+no_action          ``event``, ``decision``
+skill_failed       ``event``, ``skill``, ``failure``
+call_started       ``event``, ``session``
+call_ended         ``event``, ``session``
+=================  ============================================================
+"""
+
+from __future__ import annotations
+
+from blinker import Namespace
+
+aiflow_signals = Namespace()
+
+event_received = aiflow_signals.signal("event-received")
+event_rejected = aiflow_signals.signal("event-rejected")
+event_ignored = aiflow_signals.signal("event-ignored")
+action_chosen = aiflow_signals.signal("action-chosen")
+no_action = aiflow_signals.signal("no-action")
+skill_failed = aiflow_signals.signal("skill-failed")
+call_started = aiflow_signals.signal("call-started")
+call_ended = aiflow_signals.signal("call-ended")

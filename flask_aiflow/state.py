@@ -1,0 +1,138 @@
+"""Per-call state and the stores that keep it between events.
+
+A call's state lives from its ``session_start`` to its ``session_end`` (or,
+for a call that never sends one, until it has been idle for the TTL). It is a
+:class:`CallRecord`: each skill's own namespace, stored as JSON text so that
+every skill reads a fresh copy and a value that cannot be stored fails in
+development with the in-memory store exactly as it would with Redis, plus the
+floor and some facts about the call.
+
+A store is small on purpose (:class:`StateStore`): lock a call, load, save,
+delete. The dispatcher holds a call's lock while it handles one event, so two
+events of the same call (an ``assistant_speak`` racing a barge-in
+``user_speak``) never lose each other's updates.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+RECORD_VERSION = 1
+
+
+@dataclass(slots=True)
+class CallRecord:
+    """Everything kept about one call between two of its events."""
+
+    #: skill name -> that skill's state, as JSON text.
+    skills: dict[str, str] = field(default_factory=dict)
+    #: who holds the floor: {"skill", "since", "turns"} or None.
+    floor: dict[str, Any] | None = None
+    #: facts about the call: numbers, start time, last event.
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def dumps(self) -> str:
+        return json.dumps(
+            {"v": RECORD_VERSION, "skills": self.skills, "floor": self.floor, "meta": self.meta},
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def loads(cls, text: str | bytes) -> CallRecord:
+        data = json.loads(text)
+        return cls(skills=data["skills"], floor=data["floor"], meta=data["meta"])
+
+
+class StateStore(ABC):
+    """Where call records live between events.
+
+    Implementations store opaque text per session id, expire it after a TTL
+    (refreshed on every save) and provide a per-call lock that is held while
+    one event of that call is handled.
+    """
+
+    @abstractmethod
+    def lock(self, session_id: str) -> Any:
+        """A context manager that serialises the handling of one call's events."""
+
+    @abstractmethod
+    def load(self, session_id: str) -> str | None:
+        """The stored record text, or None for an unknown or expired call."""
+
+    @abstractmethod
+    def save(self, session_id: str, data: str, ttl: int) -> None:
+        """Store a call's record text for ``ttl`` seconds."""
+
+    @abstractmethod
+    def delete(self, session_id: str) -> None:
+        """Forget a call (its ``session_end`` arrived)."""
+
+    def ping(self) -> bool:
+        """True when the store can be reached (for the health route)."""
+        return True
+
+    def close(self) -> None:
+        """Release connections; the store is not used afterwards."""
+
+
+class MemoryStore(StateStore):
+    """The default store: a dict in this process.
+
+    Correct for one process. Behind several worker processes or hosts,
+    consecutive webhook events of one call land on different processes, so
+    use a shared store such as Redis there.
+    """
+
+    #: Locks are striped: a fixed number shared by hash, so nothing needs
+    #: cleaning up when calls end, and two calls rarely share one.
+    LOCK_STRIPES = 256
+    #: Expired records are swept after this many saves.
+    SWEEP_EVERY = 1024
+
+    def __init__(self, *, clock: Any = time.monotonic) -> None:
+        self._records: dict[str, tuple[str, float]] = {}
+        self._locks = [threading.Lock() for _ in range(self.LOCK_STRIPES)]
+        self._clock = clock
+        self._saves = 0
+
+    @contextmanager
+    def lock(self, session_id: str) -> Iterator[None]:
+        with self._locks[hash(session_id) % self.LOCK_STRIPES]:
+            yield
+
+    def load(self, session_id: str) -> str | None:
+        entry = self._records.get(session_id)
+        if entry is None:
+            return None
+        data, expires_at = entry
+        if expires_at <= self._clock():
+            self._records.pop(session_id, None)
+            return None
+        return data
+
+    def save(self, session_id: str, data: str, ttl: int) -> None:
+        self._records[session_id] = (data, self._clock() + ttl)
+        self._saves += 1
+        if self._saves % self.SWEEP_EVERY == 0:
+            self.sweep()
+
+    def delete(self, session_id: str) -> None:
+        self._records.pop(session_id, None)
+
+    def sweep(self) -> int:
+        """Drop expired records; returns how many went."""
+        now = self._clock()
+        expired = [sid for sid, (_, expires_at) in list(self._records.items()) if expires_at <= now]
+        for sid in expired:
+            self._records.pop(sid, None)
+        return len(expired)
+
+    def __len__(self) -> int:
+        return len(self._records)

@@ -1,0 +1,250 @@
+"""The routes: webhook, WebSocket and health, thin adapters around one dispatcher.
+
+Every way a request can be wrong gets a JSON error with a 4xx status and a
+reason; nothing a caller sends produces a 5xx or a traceback. The WebSocket
+loop is a plain function of a ws-like object (``receive()``/``send()``), so it
+is testable without a socket.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from typing import Any, Protocol
+
+from flask import Blueprint, Response, current_app, request
+from flask_sock import Sock
+
+from . import signals
+from .config import Settings
+from .events import InvalidEventError, UnknownEventTypeError, load_event
+from .extension import AiFlowState, get_state
+
+logger = logging.getLogger("flask_aiflow")
+
+TOKEN_HEADER = "X-API-TOKEN"
+JSON = "application/json"
+
+
+class Rejection(Exception):
+    """A request or message that is refused: HTTP-like status, code, reason."""
+
+    def __init__(self, status: int, error: str, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.error = error
+        self.message = message
+        self.field = field
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {"error": self.error, "message": self.message}
+        if self.field is not None:
+            data["field"] = self.field
+        return data
+
+
+class WebSocketLike(Protocol):
+    def receive(self, timeout: float | None = None) -> str | bytes | None: ...
+
+    def send(self, data: str | bytes) -> None: ...
+
+
+# -- shared by both transports ------------------------------------------------
+
+
+def authenticate(settings: Settings, token: str | None) -> None:
+    """Raise a :class:`Rejection` unless ``token`` is an accepted secret.
+
+    Every accepted secret is compared in constant time, all of them, so the
+    time taken does not tell which one (or how much of one) matched.
+    """
+    if not settings.secrets:
+        if settings.allow_unauthenticated:
+            return
+        raise Rejection(503, "not_configured", "AIFLOW_SHARED_SECRET is not configured on this server")
+    if token is None:
+        raise Rejection(401, "unauthorized", f"missing {TOKEN_HEADER} header")
+    given = token.encode("utf-8", "surrogateescape")
+    matched = False
+    for secret in settings.secrets:
+        matched |= hmac.compare_digest(given, secret)
+    if not matched:
+        raise Rejection(401, "unauthorized", f"invalid {TOKEN_HEADER}")
+
+
+def parse_message(state: AiFlowState, body: bytes | str) -> Any:
+    """Decode and validate one event, or raise :class:`Rejection`.
+
+    Returns None for an unknown event type (logged and signalled, not an
+    error: the service may add event types).
+    """
+    size = len(body.encode("utf-8", "surrogatepass") if isinstance(body, str) else body)
+    limit = state.settings.max_event_bytes
+    if size > limit:
+        raise Rejection(413, "too_large", f"event is {size} bytes; the limit is {limit}")
+    try:
+        return load_event(body, max_depth=state.settings.max_json_depth)
+    except UnknownEventTypeError as exc:
+        logger.info("ignored an event of unknown type %r", exc.event_type)
+        signals.event_ignored.send(_app(), event_type=exc.event_type, transport=_transport())
+        return None
+    except InvalidEventError as exc:
+        raise Rejection(400, "invalid_event", str(exc), exc.field) from None
+
+
+def reject(rejection: Rejection, transport: str) -> None:
+    logger.info("%s rejected (%d): %s", transport, rejection.status, rejection.message)
+    signals.event_rejected.send(
+        _app(), status=rejection.status, reason=rejection.message, transport=transport
+    )
+
+
+def _app() -> Any:
+    return current_app._get_current_object()  # type: ignore[attr-defined]
+
+
+def _transport() -> str:
+    return "websocket" if request.environ.get("HTTP_UPGRADE", "").lower() == "websocket" else "webhook"
+
+
+def _json_response(data: Any, status: int, headers: dict[str, str] | None = None) -> Response:
+    return Response(json.dumps(data, separators=(",", ":")), status, headers, mimetype=JSON)
+
+
+def _is_json(mimetype: str) -> bool:
+    return mimetype == JSON or (mimetype.startswith("application/") and mimetype.endswith("+json"))
+
+
+# -- webhook -------------------------------------------------------------------
+
+
+def webhook() -> Response:
+    """POST one event; 200 with the action as JSON, or 204 for no action."""
+    state = get_state()
+    try:
+        if request.method != "POST":
+            raise Rejection(405, "method_not_allowed", f"use POST, not {request.method}")
+        authenticate(state.settings, request.headers.get(TOKEN_HEADER))
+        body = _read_body(state.settings.max_event_bytes)
+        event = parse_message(state, body)
+    except Rejection as rejection:
+        reject(rejection, "webhook")
+        headers = {"Allow": "POST"} if rejection.status == 405 else None
+        return _json_response(rejection.to_dict(), rejection.status, headers)
+    if event is None:
+        return Response(status=204)
+    try:
+        decision = state.handle(event, "webhook")
+    except Exception:  # noqa: BLE001 - our failure, never a traceback to the caller
+        logger.exception("call %s: internal error while handling %s", event.session.id, event.type)
+        return _json_response({"error": "internal", "message": "internal error"}, 500)
+    if decision.action is None:
+        return Response(status=204)
+    return _json_response(decision.action.to_dict(), 200)
+
+
+def _read_body(limit: int) -> bytes:
+    length = request.content_length
+    if length is not None and length > limit:
+        raise Rejection(413, "too_large", f"body is {length} bytes; the limit is {limit}")
+    if not _is_json(request.mimetype):
+        shown = request.mimetype or "none"
+        raise Rejection(415, "unsupported_media_type", f"expected Content-Type: {JSON}, got {shown}")
+    body = request.stream.read(limit + 1)
+    if len(body) > limit:
+        raise Rejection(413, "too_large", f"body exceeds the limit of {limit} bytes")
+    return body
+
+
+# -- websocket -----------------------------------------------------------------
+
+
+def websocket_handshake() -> Response | None:
+    """Refuse the upgrade (before the 101) when the token is wrong."""
+    if request.endpoint != "aiflow.websocket":
+        return None
+    state = get_state()
+    try:
+        authenticate(state.settings, request.headers.get(TOKEN_HEADER))
+    except Rejection as rejection:
+        reject(rejection, "websocket")
+        return _json_response(rejection.to_dict(), rejection.status)
+    return None
+
+
+def handle_ws_message(state: AiFlowState, message: str | bytes) -> str | None:
+    """One WebSocket message in, the action's JSON text (or None) out.
+
+    A bad message is logged, signalled and answered with nothing; the
+    connection (and so the call) stays up.
+    """
+    try:
+        if isinstance(message, bytes):
+            raise Rejection(400, "binary_frame", "binary frames are not accepted; send events as text")
+        event = parse_message(state, message)
+    except Rejection as rejection:
+        reject(rejection, "websocket")
+        return None
+    if event is None:
+        return None
+    try:
+        decision = state.handle(event, "websocket")
+    except Exception:  # noqa: BLE001
+        logger.exception("call %s: internal error while handling %s", event.session.id, event.type)
+        return None
+    if decision.action is None:
+        return None
+    return json.dumps(decision.action.to_dict(), separators=(",", ":"))
+
+
+def serve_websocket(ws: WebSocketLike, state: AiFlowState) -> None:
+    """Serve one connection until the peer closes it."""
+    while True:
+        message = ws.receive()
+        if message is None:
+            continue
+        reply = handle_ws_message(state, message)
+        if reply is not None:
+            ws.send(reply)
+
+
+def websocket(ws: WebSocketLike) -> None:
+    serve_websocket(ws, get_state())
+
+
+# -- health --------------------------------------------------------------------
+
+
+def health() -> Response:
+    state = get_state()
+    try:
+        store_ok = state.store.ping()
+    except Exception:  # noqa: BLE001
+        logger.exception("state store ping failed")
+        store_ok = False
+    body = {
+        "status": "ok" if store_ok else "degraded",
+        "store": "ok" if store_ok else "unreachable",
+        "skills": len(state.registry.enabled()),
+    }
+    return _json_response(body, 200 if store_ok else 503)
+
+
+def create_blueprint(settings: Settings) -> Blueprint:
+    """The routes for one app, at the configured paths."""
+    bp = Blueprint("aiflow", __name__)
+    if settings.webhook_path:
+        bp.add_url_rule(
+            settings.webhook_path,
+            "webhook",
+            webhook,
+            methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            provide_automatic_options=True,
+        )
+    if settings.websocket_path:
+        bp.before_request(websocket_handshake)
+        Sock().route(settings.websocket_path, bp=bp, endpoint="websocket")(websocket)
+    if settings.health_path:
+        bp.add_url_rule(settings.health_path, "health", health, methods=["GET"])
+    return bp

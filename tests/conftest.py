@@ -1,0 +1,92 @@
+"""Shared fixtures: an app with only the skills a test asks for, clients, events."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from flask_aiflow import AiFlow
+
+SECRET = "test-secret"
+
+
+def session(session_id: str | None = None, **fields: Any) -> dict[str, Any]:
+    data = {
+        "id": session_id or str(uuid.uuid4()),
+        "account_id": "account-123",
+        "phone_number": "+4930123456",
+        "direction": "inbound",
+        "from_phone_number": "+4917099999",
+        "to_phone_number": "+4930123456",
+    }
+    data.update(fields)
+    return data
+
+
+def event(type_: str, session_id: str, **fields: Any) -> dict[str, Any]:
+    """A wire-form event for one call."""
+    defaults: dict[str, Any] = {}
+    if type_ in ("user_speak", "user_barge_in"):
+        defaults["text"] = "hello"
+    if type_ == "assistant_speak":
+        defaults.update(text="Hi", duration_ms=1200, speech_started_at=1700000000000)
+    return {"type": type_, **defaults, **fields, "session": session(session_id)}
+
+
+def make_app(*skills: Any, aiflow: AiFlow | None = None, **config: Any) -> Flask:
+    """A Flask app with flask-aiflow and exactly ``skills`` (no installed ones)."""
+    app = Flask(f"test_app_{next(_counter)}")
+    app.config.update(
+        TESTING=True,
+        AIFLOW_SHARED_SECRET=SECRET,
+        AIFLOW_LOAD_ENTRY_POINTS=False,
+    )
+    app.config.update(config)
+    (aiflow or AiFlow(skills=skills)).init_app(app)
+    return app
+
+
+_counter = itertools.count()
+
+
+@pytest.fixture
+def app() -> Flask:
+    from tests.skills import echo
+
+    return make_app(echo)
+
+
+@pytest.fixture
+def client(app: Flask) -> Any:
+    return app.test_client()
+
+
+@pytest.fixture
+def post(client: Any) -> Any:
+    """POST an event dict to the webhook with the right token."""
+
+    def post(data: Any, **kwargs: Any) -> Any:
+        headers = {"X-API-TOKEN": SECRET, **kwargs.pop("headers", {})}
+        return client.post("/webhook", json=data, headers=headers, **kwargs)
+
+    return post
+
+
+@pytest.fixture
+def temp_skill(app: Flask) -> Any:
+    """Register skills on ``app`` for one test; they are removed afterwards."""
+    registry = app.extensions["aiflow"].registry
+    added: list[str] = []
+
+    def register(plugin: Any, name: str | None = None) -> str:
+        info = registry.register(plugin, name)
+        added.append(info.name)
+        return info.name
+
+    yield register
+    for name in added:
+        registry.unregister(name)
