@@ -1,0 +1,182 @@
+"""In-process dispatch: microseconds per event, framework pipeline against direct calls.
+
+*Pipeline* is what the webhook does with a body after HTTP: parse and validate
+the bytes, lock and load the call's record from the memory store, ask every
+skill, rank, validate the winner, commit and save state, send the signals, and
+serialise the action to JSON. *Direct* calls the very same hook functions with
+a ready event and a call object whose state is a plain dict, which is the
+least a hand-written app would do. Overhead = pipeline - direct.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import time
+from typing import Any
+
+from flask import Flask
+
+from flask_aiflow.call import Call
+from flask_aiflow.events import load_event
+from flask_aiflow.hookspecs import EVENT_HOOKS
+from flask_aiflow.state import CallRecord
+from flask_aiflow.views import parse_message
+
+from .common import CALL_SCRIPT, call_bodies, median, table, verdict
+from .skills import add_keyword_skills, base_app
+
+#: Targets from the issue, microseconds of overhead per event.
+TARGETS = {5: 25.0, 20: 100.0}
+
+
+class DirectCall(Call):
+    """The real Call API, but ``state`` is a plain dict kept between events (no JSON, no store)."""
+
+    __slots__ = ("_plain",)
+
+    def __init__(self, skill: str, event: Any, record: CallRecord, plain: dict[str, Any]) -> None:
+        super().__init__(skill, event, record)
+        self._plain = plain
+
+    @property
+    def state(self) -> dict[str, Any]:
+        return self._plain
+
+
+def pipeline(state: Any, body: bytes) -> str | None:
+    """The webhook's work on one body, minus HTTP (views.webhook without the request)."""
+    event = parse_message(state, body)
+    decision = state.handle(event, "webhook")
+    if decision.action is None:
+        return None
+    return json.dumps(decision.action.to_dict(), separators=(",", ":"))
+
+
+def time_pipeline(app: Flask, calls: int, tag: str) -> tuple[float, int]:
+    """Seconds per event over ``calls`` whole calls, and how many actions came back."""
+    state = app.extensions["aiflow"]
+    scripts = [call_bodies(f"{tag}-{n}") for n in range(calls)]
+    answered = 0
+    total = 0.0
+    clock = time.perf_counter
+    with app.app_context():
+        for bodies in scripts:
+            started = clock()
+            for body in bodies:
+                if pipeline(state, body) is not None:
+                    answered += 1
+            total += clock() - started
+    return total / (calls * len(CALL_SCRIPT)), answered
+
+
+def time_direct(app: Flask, calls: int, tag: str) -> float:
+    """Seconds per event calling the same hook functions directly."""
+    registry = app.extensions["aiflow"].registry
+    total = 0.0
+    clock = time.perf_counter
+    for n in range(calls):
+        events = [load_event(body) for body in call_bodies(f"{tag}-{n}")]
+        record = CallRecord()
+        plain: dict[str, dict[str, Any]] = {}
+        work = []
+        for event in events:
+            for hook in registry.hooks_for(EVENT_HOOKS[event.type]):
+                name = hook.skill.name
+                call = DirectCall(name, event, record, plain.setdefault(name, {}))
+                args = {"event": event, "call": call}
+                work.append((hook.function, tuple(args[a] for a in hook.argnames)))
+        started = clock()
+        for function, args in work:
+            function(*args)
+        total += clock() - started
+    return total / (calls * len(CALL_SCRIPT))
+
+
+def time_json_floor(calls: int) -> float:
+    """Seconds per event for json.loads + json.dumps alone: what any Python webhook pays."""
+    scripts = [call_bodies(f"json-{n}") for n in range(calls)]
+    reply = {"type": "speak", "session_id": "x" * 36, "text": "Welcome! Say billing, support or sales."}
+    loads, dumps = json.loads, json.dumps
+    clock = time.perf_counter
+    total = 0.0
+    for bodies in scripts:
+        started = clock()
+        for body in bodies:
+            loads(body)
+            dumps(reply, separators=(",", ":"))
+        total += clock() - started
+    return total / (calls * len(CALL_SCRIPT))
+
+
+def measure(app: Flask, calls: int, repeats: int, tag: str) -> dict[str, Any]:
+    time_pipeline(app, max(50, calls // 10), f"warm-{tag}")  # warm caches and allocators
+    time_direct(app, max(50, calls // 10), f"warm-{tag}")
+    pipe, direct, answered = [], [], 0
+    gc.collect()
+    for r in range(repeats):
+        seconds, answered = time_pipeline(app, calls, f"{tag}-p{r}")
+        pipe.append(seconds * 1e6)
+        direct.append(time_direct(app, calls, f"{tag}-d{r}") * 1e6)
+    p, d = median(pipe), median(direct)
+    return {"pipeline_us": p, "direct_us": d, "overhead_us": p - d,
+            "answered_per_call": answered / calls, "pipeline_runs_us": pipe}
+
+
+def check_answers(app: Flask) -> None:
+    """Fail loudly if the pipeline errs (a bench of a broken pipeline measures nothing)."""
+    state = app.extensions["aiflow"]
+    with app.app_context():
+        for body in call_bodies("check"):
+            event = load_event(body)
+            decision = state.handle(event, "check")
+            if decision.failures:
+                raise RuntimeError(f"skill failures in the benchmark app: {decision.failures}")
+
+
+def run(quick: bool = False) -> dict[str, Any]:
+    calls = 200 if quick else 1500
+    repeats = 3 if quick else 7
+    results: dict[str, Any] = {"events_per_call": len(CALL_SCRIPT), "cases": []}
+    empty, _ = base_app(builtins=False)
+    app, label = base_app(builtins=True)
+    results["builtin_label"] = label
+    check_answers(app)
+    results["cases"].append({"skills": 0, **measure(empty, calls, repeats, "s0")})
+    results["cases"].append({"skills": 5, **measure(app, calls, repeats, "s5")})
+    add_keyword_skills(app, 15)
+    check_answers(app)
+    results["cases"].append({"skills": 20, **measure(app, calls, repeats, "s20")})
+    add_keyword_skills(app, 80, start=15)
+    check_answers(app)
+    results["cases"].append({"skills": 100, **measure(app, max(100, calls // 3), repeats, "s100")})
+    results["json_floor_us"] = time_json_floor(calls) * 1e6
+    return results
+
+
+def report(results: dict[str, Any]) -> str:
+    rows = []
+    for case in results["cases"]:
+        target = TARGETS.get(case["skills"])
+        rows.append([
+            case["skills"],
+            case["pipeline_us"],
+            case["direct_us"],
+            case["overhead_us"],
+            f"<= {target:.0f}: {verdict(case['overhead_us'] <= target)}" if target else "",
+        ])
+    lines = [
+        f"In-process dispatch, µs per event (median of runs; {results['events_per_call']} events per call;"
+        f" the 5 skills: {results['builtin_label']}; 20 and 100 add keyword skills)",
+        "",
+        table(["skills", "pipeline µs", "direct µs", "overhead µs", "target"], rows),
+        "",
+        f"For scale: json.loads + json.dumps alone cost {results['json_floor_us']:.1f} µs per event.",
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    import sys
+
+    print(report(run(quick="--quick" in sys.argv)))
