@@ -11,6 +11,9 @@ if TYPE_CHECKING:
     from .events import Event, Session
     from .state import CallRecord
 
+#: Strict and compact, built once (``json.dumps`` with options builds an encoder per call).
+_encode_state = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
+
 
 @dataclass(frozen=True, slots=True)
 class Floor:
@@ -120,7 +123,7 @@ class Call:
         state = self._state
         if not state:
             return None
-        return json.dumps(state, separators=(",", ":"), allow_nan=False)
+        return _encode_state(state)
 
     def floor_change(self) -> tuple[str, int | None] | None:
         return self._floor_op

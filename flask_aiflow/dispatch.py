@@ -98,16 +98,16 @@ class Dispatcher:
     def _load(self, event: Event, decision: Decision) -> CallRecord:
         if isinstance(event, SessionStart):
             return self._new_record(event)
-        text = self.store.load(event.session.id)
-        if text is None:
-            decision.notes.append("no state for this call: started afresh")
-            return self._new_record(event)
         try:
-            return CallRecord.loads(text)
+            record = self.store.load_record(event.session.id)
         except (ValueError, KeyError, TypeError) as exc:
             logger.error("call %s: stored state is unreadable (%s); started afresh", event.session.id, exc)
             decision.notes.append("stored state was unreadable: started afresh")
             return self._new_record(event)
+        if record is None:
+            decision.notes.append("no state for this call: started afresh")
+            return self._new_record(event)
+        return record
 
     def _drop_stale_floor(self, record: CallRecord, decision: Decision) -> None:
         if record.floor is None:
@@ -134,7 +134,7 @@ class Dispatcher:
             return
         record.meta["last_event"] = event.type
         record.meta["last_event_at"] = time.time()
-        self.store.save(event.session.id, record.dumps(), self.settings.state_ttl)
+        self.store.save_record(event.session.id, record, self.settings.state_ttl)
 
     # -- asking the skills ---------------------------------------------------
 

@@ -26,6 +26,9 @@ from typing import Any
 
 RECORD_VERSION = 1
 
+#: One compact encoder for all records (``json.dumps`` with options builds a new one per call).
+_encode = json.JSONEncoder(separators=(",", ":")).encode
+
 
 @dataclass(slots=True)
 class CallRecord:
@@ -39,15 +42,17 @@ class CallRecord:
     meta: dict[str, Any] = field(default_factory=dict)
 
     def dumps(self) -> str:
-        return json.dumps(
-            {"v": RECORD_VERSION, "skills": self.skills, "floor": self.floor, "meta": self.meta},
-            separators=(",", ":"),
-        )
+        return _encode({"v": RECORD_VERSION, "skills": self.skills, "floor": self.floor, "meta": self.meta})
 
     @classmethod
     def loads(cls, text: str | bytes) -> CallRecord:
         data = json.loads(text)
         return cls(skills=data["skills"], floor=data["floor"], meta=data["meta"])
+
+    def copy(self) -> CallRecord:
+        """An independent copy (every value inside is immutable, so one level deep suffices)."""
+        floor = self.floor
+        return CallRecord(dict(self.skills), None if floor is None else dict(floor), dict(self.meta))
 
 
 class StateStore(ABC):
@@ -74,6 +79,21 @@ class StateStore(ABC):
     def delete(self, session_id: str) -> None:
         """Forget a call (its ``session_end`` arrived)."""
 
+    def load_record(self, session_id: str) -> CallRecord | None:
+        """The call's record, or None; the dispatcher's way in.
+
+        The default decodes :meth:`load`'s text (and raises ``ValueError``,
+        ``KeyError`` or ``TypeError`` for an unreadable one). A store that can
+        keep records without a text round trip overrides this and
+        :meth:`save_record`.
+        """
+        text = self.load(session_id)
+        return None if text is None else CallRecord.loads(text)
+
+    def save_record(self, session_id: str, record: CallRecord, ttl: int) -> None:
+        """Store a call's record for ``ttl`` seconds; the store may keep ``record`` itself."""
+        self.save(session_id, record.dumps(), ttl)
+
     def ping(self) -> bool:
         """True when the store can be reached (for the health route)."""
         return True
@@ -88,6 +108,11 @@ class MemoryStore(StateStore):
     Correct for one process. Behind several worker processes or hosts,
     consecutive webhook events of one call land on different processes, so
     use a shared store such as Redis there.
+
+    Records are kept as objects, not text: each skill's state inside is
+    still JSON text (so what cannot be stored fails here exactly as it would
+    in Redis), but the record around it skips a JSON round trip per event.
+    :meth:`load_record` hands out a copy, so a caller never shares one.
     """
 
     #: Locks are striped: a fixed number shared by hash, so nothing needs
@@ -97,28 +122,46 @@ class MemoryStore(StateStore):
     SWEEP_EVERY = 1024
 
     def __init__(self, *, clock: Any = time.monotonic) -> None:
-        self._records: dict[str, tuple[str, float]] = {}
+        # session id -> (record, or text saved through save(), expiry time)
+        self._records: dict[str, tuple[CallRecord | str, float]] = {}
         self._locks = [threading.Lock() for _ in range(self.LOCK_STRIPES)]
         self._clock = clock
         self._saves = 0
 
-    @contextmanager
-    def lock(self, session_id: str) -> Iterator[None]:
-        with self._locks[hash(session_id) % self.LOCK_STRIPES]:
-            yield
+    def lock(self, session_id: str) -> threading.Lock:
+        # A Lock is its own context manager: no generator per event.
+        return self._locks[hash(session_id) % self.LOCK_STRIPES]
 
-    def load(self, session_id: str) -> str | None:
+    def _get(self, session_id: str) -> CallRecord | str | None:
         entry = self._records.get(session_id)
         if entry is None:
             return None
-        data, expires_at = entry
+        value, expires_at = entry
         if expires_at <= self._clock():
             self._records.pop(session_id, None)
             return None
-        return data
+        return value
+
+    def load(self, session_id: str) -> str | None:
+        value = self._get(session_id)
+        return value.dumps() if isinstance(value, CallRecord) else value
+
+    def load_record(self, session_id: str) -> CallRecord | None:
+        value = self._get(session_id)
+        if value is None:
+            return None
+        if isinstance(value, str):
+            return CallRecord.loads(value)
+        return value.copy()
 
     def save(self, session_id: str, data: str, ttl: int) -> None:
-        self._records[session_id] = (data, self._clock() + ttl)
+        self._put(session_id, data, ttl)
+
+    def save_record(self, session_id: str, record: CallRecord, ttl: int) -> None:
+        self._put(session_id, record, ttl)
+
+    def _put(self, session_id: str, value: CallRecord | str, ttl: int) -> None:
+        self._records[session_id] = (value, self._clock() + ttl)
         self._saves += 1
         if self._saves % self.SWEEP_EVERY == 0:
             self.sweep()

@@ -26,6 +26,9 @@ logger = logging.getLogger("flask_aiflow")
 TOKEN_HEADER = "X-API-TOKEN"
 JSON = "application/json"
 
+#: Compact JSON, one encoder for every response (``json.dumps`` with options builds one per call).
+_encode = json.JSONEncoder(separators=(",", ":")).encode
+
 
 class Rejection(Exception):
     """A request or message that is refused: HTTP-like status, code, reason."""
@@ -109,7 +112,7 @@ def _transport() -> str:
 
 
 def _json_response(data: Any, status: int, headers: dict[str, str] | None = None) -> Response:
-    return Response(json.dumps(data, separators=(",", ":")), status, headers, mimetype=JSON)
+    return Response(_encode(data), status, headers, mimetype=JSON)
 
 
 def _is_json(mimetype: str) -> bool:
@@ -195,7 +198,7 @@ def handle_ws_message(state: AiFlowState, message: str | bytes) -> str | None:
         return None
     if decision.action is None:
         return None
-    return json.dumps(decision.action.to_dict(), separators=(",", ":"))
+    return _encode(decision.action.to_dict())
 
 
 def serve_websocket(ws: WebSocketLike, state: AiFlowState) -> None:
