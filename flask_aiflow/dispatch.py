@@ -200,7 +200,9 @@ class Dispatcher:
         session_id = event.session.id
         try:
             if isinstance(item, str):
-                action: Action = Speak(
+                # built bound to the call: no copy through with_session
+                return Speak(
+                    session_id=session_id,
                     text=item,
                     tts=self.settings.default_tts,
                     barge_in=self.settings.default_barge_in,
@@ -236,11 +238,15 @@ class Dispatcher:
             decision.candidates = ranked
             decision.rule = RULE_SESSION_END
             return
-        order = {run.skill.name: (run.skill.order, run.skill.name) for run in runs}
-        keyed = [(-c.priority, *order[c.skill], index, c) for index, c in enumerate(ranked)]
-        keyed.sort(key=lambda k: k[:4])
-        decision.candidates = [k[4] for k in keyed]
-        if not keyed:
+        rule = RULE_ONLY
+        if len(ranked) > 1:
+            order = {run.skill.name: (run.skill.order, run.skill.name) for run in runs}
+            keyed = [(-c.priority, *order[c.skill], index, c) for index, c in enumerate(ranked)]
+            keyed.sort(key=lambda k: k[:4])
+            ranked = [k[4] for k in keyed]
+            rule = self._tie_rule(keyed[0], keyed[1])
+        decision.candidates = ranked
+        if not ranked:
             fallback = self.settings.fallback
             if fallback is not None and event.type in self.settings.fallback_events:
                 decision.action = fallback.with_session(event.session.id)
@@ -248,12 +254,12 @@ class Dispatcher:
             else:
                 decision.rule = RULE_NONE
             return
-        winner = keyed[0][4]
+        winner = ranked[0]
         winner.outcome = WON
         decision.winner = winner
         decision.action = winner.action
-        decision.rule = RULE_ONLY if len(keyed) == 1 else self._tie_rule(keyed[0], keyed[1])
-        for _, _, _, _, loser in keyed[1:]:
+        decision.rule = rule
+        for loser in ranked[1:]:
             loser.outcome = OUTRANKED
             loser.lost_to = winner.skill
 

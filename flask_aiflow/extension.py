@@ -37,18 +37,23 @@ class AiFlowState:
 
         Must run inside an app context; the app is the signals' sender.
         """
+        # Each send is guarded by ``receivers``, as blinker suggests: with
+        # nobody listening, a signal then costs nothing per event.
         app = current_app._get_current_object()  # type: ignore[attr-defined]
-        signals.event_received.send(app, event=event, transport=transport)
+        if signals.event_received.receivers:
+            signals.event_received.send(app, event=event, transport=transport)
         decision = self.dispatcher.dispatch(event)
-        for failure in decision.failures:
-            signals.skill_failed.send(app, event=event, skill=failure.skill, failure=failure)
-        if isinstance(event, SessionStart):
+        if signals.skill_failed.receivers:
+            for failure in decision.failures:
+                signals.skill_failed.send(app, event=event, skill=failure.skill, failure=failure)
+        if isinstance(event, SessionStart) and signals.call_started.receivers:
             signals.call_started.send(app, event=event, session=event.session)
         if decision.action is not None:
-            signals.action_chosen.send(app, event=event, action=decision.action, decision=decision)
-        else:
+            if signals.action_chosen.receivers:
+                signals.action_chosen.send(app, event=event, action=decision.action, decision=decision)
+        elif signals.no_action.receivers:
             signals.no_action.send(app, event=event, decision=decision)
-        if isinstance(event, SessionEnd):
+        if isinstance(event, SessionEnd) and signals.call_ended.receivers:
             signals.call_ended.send(app, event=event, session=event.session)
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug("call %s: decision %s", event.session.id, decision.summary())
