@@ -1,0 +1,209 @@
+"""HTTP: the IVR app against a bare Flask webhook and the reference's Express example.
+
+Every target runs at once on its own port, each measured in turn by ``wrk``
+(one thread, a fixed number of keep-alive connections, a fixed duration),
+round after round, the order rotating each round; a target's figure is its
+median over the rounds. Python apps run under three WSGI servers (gunicorn
+sync, gunicorn gthread, granian), two worker processes each; the Express
+example runs as the reference has it, one Node process. The load generator
+shares the machine's two cores with the server under test.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from collections.abc import Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .common import BENCH, PYTHON, ROOT, SECRET, bench_env, call_events, free_port, median, server, table, verdict
+
+WORKERS = 2
+THREADS = 8
+CONNECTIONS = 16
+
+#: Targets from the issue.
+MIN_THROUGHPUT_VS_BARE = 0.9
+MAX_P99_VS_BARE = 1.2
+MIN_THROUGHPUT_VS_EXPRESS = 1.5
+
+
+def ivr_target() -> tuple[str, str]:
+    """The IVR example ("module:app") and a label; the echo example until the IVR app exists."""
+    if (ROOT / "examples" / "ivr_app.py").exists():
+        return "ivr_app:app", "examples/ivr_app.py"
+    return "app:app", "examples/app.py (examples/ivr_app.py is not there yet)"
+
+
+@dataclass
+class Target:
+    server: str
+    app: str
+    command: list[str]
+    port: int
+    cwd: Path = ROOT
+    env: dict[str, str] = field(default_factory=dict)
+    runs: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return f"{self.app} @ {self.server}"
+
+    def figure(self, key: str) -> float:
+        return median([run[key] for run in self.runs])
+
+
+def python_command(server_kind: str, module_app: str, port: int) -> list[str]:
+    bind = ["--bind", f"127.0.0.1:{port}"]
+    if server_kind == "gunicorn sync":
+        return [PYTHON, "-m", "gunicorn", *bind, "--workers", str(WORKERS), "--worker-class", "sync",
+                "--log-level", "warning", module_app]
+    if server_kind == "gunicorn gthread":
+        return [PYTHON, "-m", "gunicorn", *bind, "--workers", str(WORKERS), "--worker-class", "gthread",
+                "--threads", str(THREADS), "--log-level", "warning", module_app]
+    if server_kind == "granian":
+        return [PYTHON, "-m", "granian", "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port),
+                "--workers", str(WORKERS), "--no-access-log", "--log-level", "warning", module_app]
+    raise ValueError(server_kind)
+
+
+SERVERS = ("gunicorn sync", "gunicorn gthread", "granian")
+
+
+def build_targets(servers: Sequence[str]) -> list[Target]:
+    ivr, _ = ivr_target()
+    path = f"{ROOT}:{ROOT / 'examples'}:{BENCH}"
+    targets = []
+    for kind in servers:
+        for app_name, module_app in (("ivr", ivr), ("bare", "bare_app:app")):
+            port = free_port()
+            targets.append(Target(kind, app_name, python_command(kind, module_app, port), port,
+                                  env=bench_env(PYTHONPATH=path)))
+    port = free_port()
+    express = BENCH / "express"
+    targets.append(Target("node", "express", ["node", "server.js"], port, cwd=express,
+                          env=bench_env(PORT=str(port))))
+    return targets
+
+
+def ensure_express() -> None:
+    express = BENCH / "express"
+    if not (express / "node_modules" / "express").exists():
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=express, check=True)
+
+
+def write_events_file() -> Path:
+    """One event per line with {SID} for the session id, for wrk_calls.lua."""
+    path = BENCH / "logs" / "call_events.txt"
+    path.parent.mkdir(exist_ok=True)
+    lines = [json.dumps(e, separators=(",", ":")).replace('"SIDPLACEHOLDER"', '"{SID}"')
+             for e in call_events("SIDPLACEHOLDER")]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def preflight(target: Target) -> None:
+    """Play one call by hand: every answer must be a 200 with JSON or a 204."""
+    import urllib.request
+
+    for data in call_events(f"preflight-{target.port}"):
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{target.port}/webhook", data=json.dumps(data).encode(), method="POST",
+            headers={"Content-Type": "application/json", "X-API-TOKEN": SECRET})
+        with urllib.request.urlopen(request, timeout=5) as response:
+            if response.status not in (200, 204):
+                raise RuntimeError(f"{target.name}: {data['type']} answered {response.status}")
+            if response.status == 200:
+                json.loads(response.read())
+
+
+def run_wrk(target: Target, seconds: float, events: Path, tag: str) -> dict[str, Any]:
+    command = [
+        "wrk", "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s", "--timeout", "5s",
+        "-s", str(BENCH / "wrk_calls.lua"), f"http://127.0.0.1:{target.port}/webhook",
+        "--", str(events), SECRET, tag,
+    ]
+    output = subprocess.run(command, capture_output=True, text=True, check=True, timeout=seconds + 30).stdout
+    line = next(line for line in output.splitlines() if line.startswith("{"))
+    result = json.loads(line)
+    result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
+    result["errors"] = sum(result[k] for k in ("connect_errors", "read_errors", "write_errors",
+                                               "status_errors", "timeouts"))
+    return result
+
+
+def run(quick: bool = False, servers: Sequence[str] = SERVERS) -> dict[str, Any]:
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed: apt-get install -y wrk")
+    ensure_express()
+    rounds, seconds = (1, 2) if quick else (3, 5)
+    events = write_events_file()
+    targets = build_targets(servers)
+    with ExitStack() as stack:
+        for target in targets:
+            stack.enter_context(server(target.name.replace(" ", "_").replace("@", "at"), target.command,
+                                       target.port, env=target.env, cwd=target.cwd))
+        for target in targets:
+            preflight(target)
+            run_wrk(target, 1, events, f"warm{target.port}")
+        for round_no in range(rounds):
+            shift = round_no % len(targets)
+            for target in targets[shift:] + targets[:shift]:
+                target.runs.append(run_wrk(target, seconds, events, f"r{round_no}p{target.port}"))
+    return {
+        "ivr_label": ivr_target()[1],
+        "rounds": rounds,
+        "seconds": seconds,
+        "connections": CONNECTIONS,
+        "workers": WORKERS,
+        "targets": [
+            {"server": t.server, "app": t.app, "rps": t.figure("rps"), "p50_ms": t.figure("p50_us") / 1000,
+             "p99_ms": t.figure("p99_us") / 1000, "errors": sum(r["errors"] for r in t.runs),
+             "runs": t.runs}
+            for t in targets
+        ],
+    }
+
+
+def report(results: dict[str, Any]) -> str:
+    by = {(t["server"], t["app"]): t for t in results["targets"]}
+    rows = [[t["server"], t["app"], t["rps"], t["p50_ms"], t["p99_ms"], t["errors"]] for t in results["targets"]]
+    express = by[("node", "express")]
+    servers = [s for s in SERVERS if (s, "ivr") in by]
+    ratio_rows = []
+    for kind in servers:
+        ivr, bare = by[(kind, "ivr")], by[(kind, "bare")]
+        tput = ivr["rps"] / bare["rps"]
+        p99 = ivr["p99_ms"] / bare["p99_ms"]
+        vs_express = ivr["rps"] / express["rps"]
+        ratio_rows.append([
+            kind,
+            f"{tput:.2f} ({verdict(tput >= MIN_THROUGHPUT_VS_BARE)})",
+            f"{p99:.2f} ({verdict(p99 <= MAX_P99_VS_BARE)})",
+            f"{vs_express:.2f} ({verdict(vs_express >= MIN_THROUGHPUT_VS_EXPRESS)})",
+            f"{bare['rps'] / express['rps']:.2f}",
+        ])
+    best = max(servers, key=lambda kind: by[(kind, "ivr")]["rps"])
+    lines = [
+        f"HTTP webhook: wrk, {results['connections']} keep-alive connections, {results['seconds']} s per run,"
+        f" median of {results['rounds']} interleaved rounds; Python servers with {results['workers']} workers;"
+        f" IVR app = {results['ivr_label']}; requests play whole calls",
+        "",
+        table(["server", "app", "req/s", "p50 ms", "p99 ms", "errors"], rows),
+        "",
+        table(["server", f"IVR/bare req/s (>= {MIN_THROUGHPUT_VS_BARE})", f"IVR/bare p99 (<= {MAX_P99_VS_BARE})",
+               f"IVR/Express req/s (>= {MIN_THROUGHPUT_VS_EXPRESS})", "bare/Express req/s"], ratio_rows),
+        "",
+        f"Fastest server for the IVR app: {best}.",
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    import sys
+
+    print(report(run(quick="--quick" in sys.argv)))
