@@ -1,0 +1,110 @@
+"""WebSocket: 100, 500 and 1,000 concurrent calls, one event per second each, under gunicorn.
+
+For each gunicorn worker class (gevent, gthread) and each number of calls, a
+fresh server runs the IVR app and a separate client process
+(:mod:`benchmarks.ws_client`) opens the calls at a bounded rate, then measures
+event->action latency for a fixed time. A dropped call is a connection that
+failed to open or closed before its call ended. The server's CPU use (all its
+processes) is read from /proc.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from .common import BENCH, PYTHON, ROOT, SECRET, bench_env, free_port, server, table, verdict
+from .http_bench import ivr_target
+
+WORKERS = 2
+WORKER_CLASSES = ("gevent", "gthread")
+LEVELS = (100, 500, 1000)
+#: Target from the issue, at 1,000 calls.
+MAX_P99_MS = 50.0
+
+
+def gunicorn_command(worker_class: str, module_app: str, port: int) -> list[str]:
+    command = [PYTHON, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(WORKERS),
+               "--worker-class", worker_class, "--log-level", "warning", "--graceful-timeout", "5"]
+    if worker_class == "gevent":
+        command += ["--worker-connections", "2000"]
+    else:  # a WebSocket holds its thread for the whole call: one thread per call, with room to spare
+        command += ["--threads", "1100"]
+    return [*command, module_app]
+
+
+def cpu_seconds(pgid: int) -> float:
+    """User + system CPU seconds of every process in a process group."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:  # fields[2] is pgrp (field 5 of stat)
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def run_level(worker_class: str, calls: int, seconds: float) -> dict[str, Any]:
+    module_app, _ = ivr_target()
+    port = free_port()
+    env = bench_env(PYTHONPATH=f"{ROOT}:{ROOT / 'examples'}")
+    with server(f"ws_{worker_class}_{calls}", gunicorn_command(worker_class, module_app, port), port, env=env) as srv:
+        cpu_before = cpu_seconds(srv.process.pid)
+        client = subprocess.run(
+            [PYTHON, "-m", "benchmarks.ws_client", f"ws://127.0.0.1:{port}/ws", "--calls", str(calls),
+             "--seconds", str(seconds), "--secret", SECRET, "--tag", f"{worker_class}{calls}"],
+            cwd=ROOT, env=bench_env(), capture_output=True, text=True, timeout=seconds + calls / 50 + 120,
+        )
+        cpu = cpu_seconds(srv.process.pid) - cpu_before
+    if client.returncode != 0:
+        raise RuntimeError(f"ws_client failed: {client.stderr[-2000:]}")
+    result = json.loads(client.stdout.strip().splitlines()[-1])
+    result["server_cpu_percent"] = 100 * cpu / result["wall_s"]
+    result["worker_class"] = worker_class
+    return result
+
+
+def run(quick: bool = False, worker_classes: Sequence[str] = WORKER_CLASSES,
+        levels: Sequence[int] = LEVELS) -> dict[str, Any]:
+    seconds = 6.0 if quick else 20.0
+    if quick:
+        levels = [level for level in levels if level in (100, 1000)]
+    runs = [run_level(kind, calls, seconds) for kind in worker_classes for calls in levels]
+    return {"seconds": seconds, "workers": WORKERS, "ivr_label": ivr_target()[1], "runs": runs}
+
+
+def report(results: dict[str, Any]) -> str:
+    rows = []
+    for r in results["runs"]:
+        target = ""
+        if r["calls"] == 1000:
+            ok = r["p99_ms"] < MAX_P99_MS and r["dropped"] == 0
+            target = f"p99 < {MAX_P99_MS:.0f} ms, none dropped: {verdict(ok)}"
+        rows.append([r["worker_class"], r["calls"], r["sent"], r["replies"], r["p50_ms"], r["p99_ms"],
+                     r["dropped"], f"{r['server_cpu_percent']:.0f}%", target])
+    lines = [
+        f"WebSocket: gunicorn, {results['workers']} workers, IVR app = {results['ivr_label']};"
+        f" each call sends one event per second; {results['seconds']:.0f} s measured after all calls are open",
+        "",
+        table(["worker class", "calls", "events", "actions", "p50 ms", "p99 ms", "dropped", "server CPU", "target"],
+              rows),
+    ]
+    errors = {k: v for r in results["runs"] for k, v in r["errors"].items()}
+    if errors:
+        lines += ["", "Client errors: " + "; ".join(f"{k} x{v}" for k, v in errors.items())]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    import sys
+
+    print(report(run(quick="--quick" in sys.argv)))
