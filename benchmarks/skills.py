@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib.util
 import io
+import os
 import wave
 from importlib.metadata import entry_points
 from typing import Any
@@ -19,6 +20,7 @@ from typing import Any
 from flask import Flask
 
 from flask_aiflow import FLOOR, GENERIC, AiFlow, Candidate, audio, hangup, hookimpl, speak
+from flask_aiflow.config import DEFAULTS
 
 from .common import ROOT, SECRET
 
@@ -159,20 +161,41 @@ def real_builtins_available() -> bool:
     return set(BUILTIN_NAMES) <= names and (ROOT / "examples" / "ivr_app.py").exists()
 
 
-def base_app(builtins: bool) -> tuple[Flask, str]:
-    """An app with the five built-in skills (real or stand-ins) and a label saying which."""
+def base_app(builtins: bool, redis_url: str | None = None) -> tuple[Flask, str]:
+    """An app with the five built-in skills (real or stand-ins) and a label saying which.
+
+    ``redis_url`` selects the Redis store: through ``AIFLOW_REDIS_URL`` in the
+    environment for the IVR example (as it documents), through the config key
+    for the stand-ins.
+    """
     if builtins and real_builtins_available():
-        spec = importlib.util.spec_from_file_location("bench_ivr_app", ROOT / "examples" / "ivr_app.py")
-        assert spec and spec.loader
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        app = module.app
-        return app, "built-in skills (plugins/, as configured by examples/ivr_app.py)"
+        os.environ.setdefault("AIFLOW_SHARED_SECRET", SECRET)
+        os.environ.pop("AIFLOW_REDIS_URL", None)
+        if redis_url:
+            os.environ["AIFLOW_REDIS_URL"] = redis_url
+        try:
+            spec = importlib.util.spec_from_file_location("bench_ivr_app", ROOT / "examples" / "ivr_app.py")
+            assert spec and spec.loader
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+        finally:
+            os.environ.pop("AIFLOW_REDIS_URL", None)
+        return module.app, "the built-in skills (plugins/) as examples/ivr_app.py configures them"
     app = Flask(f"bench_{builtins}")
-    app.config.update(AIFLOW_SHARED_SECRET=SECRET, AIFLOW_LOAD_ENTRY_POINTS=False, AIFLOW_SKILL_ORDER=list(BUILTIN_NAMES))
+    app.config.update(AIFLOW_SHARED_SECRET=SECRET, AIFLOW_LOAD_ENTRY_POINTS=False)
+    if builtins:
+        app.config["AIFLOW_SKILL_ORDER"] = list(BUILTIN_NAMES)
+    if redis_url:
+        app.config[redis_setting() or "AIFLOW_REDIS_URL"] = redis_url
     AiFlow(app, skills=stand_ins() if builtins else [])
     label = "5 stand-ins for the built-in skills (benchmarks/skills.py)" if builtins else "no skills"
     return app, label
+
+
+def redis_setting() -> str | None:
+    """The config key that selects the Redis store, once flask-aiflow has one (issue 5)."""
+    keys = [key for key in DEFAULTS if "REDIS" in key and key.endswith("URL")]
+    return keys[0] if keys else None
 
 
 def add_keyword_skills(app: Flask, count: int, start: int = 0) -> None:

@@ -1,0 +1,87 @@
+"""Run the benchmarks: ``python -m benchmarks [--quick] [--only PART,...]``.
+
+Parts: ``dispatch`` (in-process pipeline vs direct calls), ``http`` (IVR app,
+bare Flask and Express under wrk), ``websocket`` (concurrent calls under
+gunicorn), ``memory`` (bytes per live call). Figures and ratios are printed
+as Markdown and saved to ``benchmarks/logs/results.md`` and ``results.json``.
+These are measurements, not tests: nothing here passes or fails a build.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from importlib.metadata import version
+
+from . import dispatch_bench, http_bench, memory_bench, ws_bench
+from .common import BENCH
+
+PARTS = {
+    "dispatch": dispatch_bench,
+    "http": http_bench,
+    "websocket": ws_bench,
+    "memory": memory_bench,
+}
+
+
+def _tool_version(command: list[str]) -> str:
+    if shutil.which(command[0]) is None:
+        return "missing"
+    output = subprocess.run(command, capture_output=True, text=True).stdout or ""
+    return output.strip().splitlines()[0] if output.strip() else "?"
+
+
+def machine() -> str:
+    def v(name: str) -> str:
+        try:
+            return version(name)
+        except Exception:  # noqa: BLE001
+            return "missing"
+
+    load = os.getloadavg()
+    return (
+        f"{os.cpu_count()} cores, Python {platform.python_version()}, flask {v('flask')},"
+        f" gunicorn {v('gunicorn')}, gevent {v('gevent')}, granian {v('granian')},"
+        f" node {_tool_version(['node', '--version'])}, {_tool_version(['wrk', '--version'])[:9]};"
+        f" load average at start {load[0]:.2f}"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="short runs, for trying the setup (noisy figures)")
+    parser.add_argument("--only", default=",".join(PARTS), help="comma-separated parts (default: all)")
+    args = parser.parse_args(argv)
+    parts = [p.strip() for p in args.only.split(",") if p.strip()]
+    unknown = [p for p in parts if p not in PARTS]
+    if unknown:
+        parser.error(f"unknown part(s): {', '.join(unknown)}; choose from {', '.join(PARTS)}")
+
+    command = "python -m benchmarks" + (" --quick" if args.quick else "") + (
+        f" --only {','.join(parts)}" if parts != list(PARTS) else "")
+    sections = [f"`{command}` on {machine()}"]
+    print(sections[0], flush=True)
+    results = {}
+    for part in parts:
+        started = time.monotonic()
+        print(f"\n... {part}", file=sys.stderr, flush=True)
+        results[part] = PARTS[part].run(quick=args.quick)
+        text = PARTS[part].report(results[part])
+        print(f"\n{text}\n({part}: {time.monotonic() - started:.0f} s)", flush=True)
+        sections.append(text)
+    logs = BENCH / "logs"
+    logs.mkdir(exist_ok=True)
+    (logs / "results.md").write_text("\n\n".join(sections) + "\n")
+    (logs / "results.json").write_text(json.dumps(results, indent=1, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
