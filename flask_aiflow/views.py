@@ -20,6 +20,7 @@ from . import signals
 from .config import Settings
 from .events import InvalidEventError, UnknownEventTypeError, load_event
 from .extension import AiFlowState, get_state
+from .shutdown import GOING_AWAY, POLL_SECONDS, shutting_down
 
 logger = logging.getLogger("flask_aiflow")
 
@@ -51,6 +52,8 @@ class WebSocketLike(Protocol):
     def receive(self, timeout: float | None = None) -> str | bytes | None: ...
 
     def send(self, data: str | bytes) -> None: ...
+
+    def close(self, reason: int | None = None, message: str | None = None) -> None: ...
 
 
 # -- shared by both transports ------------------------------------------------
@@ -202,14 +205,20 @@ def handle_ws_message(state: AiFlowState, message: str | bytes) -> str | None:
 
 
 def serve_websocket(ws: WebSocketLike, state: AiFlowState) -> None:
-    """Serve one connection until the peer closes it."""
-    while True:
-        message = ws.receive()
+    """Serve one connection until the peer closes it or the process stops.
+
+    When the process begins to stop (:mod:`flask_aiflow.shutdown`), the event
+    in hand is still answered; then the connection closes with 1001.
+    """
+    while not shutting_down():
+        message = ws.receive(timeout=POLL_SECONDS)
         if message is None:
             continue
         reply = handle_ws_message(state, message)
         if reply is not None:
             ws.send(reply)
+    logger.info("closing a WebSocket call: the server is stopping")
+    ws.close(reason=GOING_AWAY, message="server is stopping")
 
 
 def websocket(ws: WebSocketLike) -> None:
