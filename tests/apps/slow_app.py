@@ -1,0 +1,10 @@
+"""The app the graceful-shutdown tests serve with the production configurations."""
+
+from flask import Flask
+
+from flask_aiflow import AiFlow
+from tests.skills import slow
+
+app = Flask(__name__)
+app.config.update(AIFLOW_SHARED_SECRET="test-secret", AIFLOW_LOAD_ENTRY_POINTS=False)
+AiFlow(app, skills=[slow])
