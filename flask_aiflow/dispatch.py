@@ -42,7 +42,7 @@ from .decision import (
     Decision,
     SkillFailure,
 )
-from .events import Event, SessionEnd, SessionStart, UserSpeak
+from .events import AssistantSpeechEnded, Event, SessionEnd, SessionStart, UserSpeak
 from .hookspecs import EVENT_HOOKS
 from .plugins import BoundHook, SkillInfo, SkillRegistry
 from .state import CallRecord, StateStore
@@ -185,15 +185,16 @@ class Dispatcher:
         holds_floor = record.floor is not None and record.floor["skill"] == skill.name
         candidates = []
         for item in items:
-            priority, reason = skill.priority, ""
+            priority, reason, then = skill.priority, "", ()
             if isinstance(item, Candidate):
                 if item.priority is not None:
                     priority = max(0, item.priority + skill.shift)
-                reason, item = item.reason, item.action
+                reason, then, item = item.reason, item.then, item.action
             if holds_floor:
                 priority = max(priority, FLOOR)
             action = self._action(item, event)
-            candidates.append(CandidateRecord(skill.name, priority, action, reason))
+            followups = tuple(self._action(next_item, event) for next_item in then)
+            candidates.append(CandidateRecord(skill.name, priority, action, reason, then=followups))
         return candidates
 
     def _action(self, item: Any, event: Event) -> Action:
@@ -236,8 +237,10 @@ class Dispatcher:
             decision.candidates = ranked
             decision.rule = RULE_SESSION_END
             return
-        order = {run.skill.name: (run.skill.order, run.skill.name) for run in runs}
-        keyed = [(-c.priority, *order[c.skill], index, c) for index, c in enumerate(ranked)]
+        followup = self._followup(event, record, decision)
+        if followup is not None:
+            ranked.insert(0, followup)
+        keyed = [(-c.priority, *self._order(c.skill), index, c) for index, c in enumerate(ranked)]
         keyed.sort(key=lambda k: k[:4])
         decision.candidates = [k[4] for k in keyed]
         if not keyed:
@@ -257,6 +260,31 @@ class Dispatcher:
             loser.outcome = OUTRANKED
             loser.lost_to = winner.skill
 
+    def _order(self, name: str) -> tuple[int, str]:
+        info = self.registry.get(name)
+        return (info.order if info is not None else len(self.settings.skill_order), name)
+
+    def _followup(self, event: Event, record: CallRecord, decision: Decision) -> CandidateRecord | None:
+        """The next follow-up of an earlier winner, due now that speech ended."""
+        pending = record.pending
+        if pending is None or not isinstance(event, AssistantSpeechEnded):
+            return None
+        try:
+            first, *rest = (action_from_dict(data) for data in pending["actions"])
+        except (InvalidActionError, ValueError, KeyError, TypeError) as exc:
+            logger.error("call %s: dropped unreadable follow-ups: %s", event.session.id, exc)
+            record.pending = None
+            decision.notes.append("follow-ups were unreadable: dropped")
+            return None
+        return CandidateRecord(
+            pending["skill"],
+            pending["priority"],
+            first.with_session(event.session.id),
+            "follow-up",
+            then=tuple(rest),
+            followup=True,
+        )
+
     @staticmethod
     def _tie_rule(first: tuple[Any, ...], second: tuple[Any, ...]) -> str:
         for position, rule in ((0, RULE_PRIORITY), (1, RULE_ORDER), (2, RULE_NAME)):
@@ -267,13 +295,14 @@ class Dispatcher:
     # -- committing state ------------------------------------------------------
 
     def _commit(self, event: Event, runs: list[_Run], record: CallRecord, decision: Decision) -> None:
-        winner = decision.winner.skill if decision.winner is not None else None
+        winner = decision.winner
         holder = record.floor["skill"] if record.floor is not None else None
+        self._update_followups(record, decision)
         for run in runs:
             if run.failed:
                 continue
             name = run.skill.name
-            kept = not run.candidates or name == winner
+            kept = not run.candidates or any(candidate is winner for candidate in run.candidates)
             change = run.call.floor_change()
             if change is not None:
                 self._change_floor(name, change, kept, record, decision)
@@ -284,6 +313,23 @@ class Dispatcher:
                     record.skills[name] = run.state_text
         if holder is not None and isinstance(event, UserSpeak):
             self._count_turn(holder, runs, record, decision)
+
+    @staticmethod
+    def _update_followups(record: CallRecord, decision: Decision) -> None:
+        """Sending an action starts its winner's follow-ups and cancels any others."""
+        if decision.action is None:
+            return  # nothing was said: pending follow-ups stay due
+        winner = decision.winner
+        if record.pending is not None and (winner is None or not winner.followup):
+            decision.notes.append(f"follow-ups of {record.pending['skill']} cancelled by a new action")
+        if winner is None or not winner.then:
+            record.pending = None
+            return
+        record.pending = {
+            "skill": winner.skill,
+            "priority": winner.priority,
+            "actions": [action.to_dict() for action in winner.then],
+        }
 
     @staticmethod
     def _change_floor(

@@ -37,17 +37,27 @@ class CallRecord:
     floor: dict[str, Any] | None = None
     #: facts about the call: numbers, start time, last event.
     meta: dict[str, Any] = field(default_factory=dict)
+    #: follow-ups of the last winner: {"skill", "priority", "actions": [wire dicts]}.
+    pending: dict[str, Any] | None = None
 
     def dumps(self) -> str:
         return json.dumps(
-            {"v": RECORD_VERSION, "skills": self.skills, "floor": self.floor, "meta": self.meta},
+            {
+                "v": RECORD_VERSION,
+                "skills": self.skills,
+                "floor": self.floor,
+                "meta": self.meta,
+                "pending": self.pending,
+            },
             separators=(",", ":"),
         )
 
     @classmethod
     def loads(cls, text: str | bytes) -> CallRecord:
         data = json.loads(text)
-        return cls(skills=data["skills"], floor=data["floor"], meta=data["meta"])
+        return cls(
+            skills=data["skills"], floor=data["floor"], meta=data["meta"], pending=data.get("pending")
+        )
 
 
 class StateStore(ABC):
