@@ -38,6 +38,7 @@ __all__ = [
     "KeyPath",
     "barge_in_option",
     "expect_bool",
+    "expect_int",
     "expect_mapping",
     "expect_number",
     "expect_priority",
@@ -144,6 +145,13 @@ def expect_number(value: Any, path: KeyPath, *, minimum: float = 0, inclusive: b
     ):
         relation = ">=" if inclusive else ">"
         raise path.error(f"expected a number {relation} {minimum:g}, got {_describe(value)}")
+    return value
+
+
+def expect_int(value: Any, path: KeyPath, *, minimum: int = 0) -> int:
+    """An integer (not a bool) of at least ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise path.error(f"expected an integer >= {minimum}, got {_describe(value)}")
     return value
 
 
