@@ -13,20 +13,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from flask_aiflow import SAFETY, SkillConfigError, Speak
+from flask_aiflow import SAFETY, Speak
 from flask_aiflow.skillconfig import (
     AUDIO,
+    OUTCOMES,
     SAY,
     KeyPath,
     Outcome,
     Voice,
-    boolean,
-    integer,
-    mapping,
-    outcome,
-    phrases,
-    speech,
-    text,
+    expect_bool,
+    expect_int,
+    expect_mapping,
+    expect_priority,
+    expect_str,
+    expect_str_list,
+    outcome_from_config,
 )
 from flask_aiflow.text import words
 
@@ -52,7 +53,6 @@ DEFAULTS: dict[str, Any] = {
 _VOICE_KEYS = ("tts", "barge_in", "user_input_timeout_seconds")
 _MENU_KEYS = ("prompt", "options", *_VOICE_KEYS)
 _TOP_KEYS = (*_MENU_KEYS, *DEFAULTS)
-_OPTION_KINDS = (SAY, AUDIO, "transfer", "hangup")
 
 #: Digits 1-9 as said in English and German; an option's position gives its digit.
 DIGIT_WORDS: dict[int, tuple[str, ...]] = {
@@ -141,10 +141,10 @@ class MenuConfig:
 # -- parsing -------------------------------------------------------------------
 
 
-def _phrase(path: KeyPath, phrase: str) -> Phrase:
-    normalised = words(phrase)
+def _phrase(raw: str, path: KeyPath) -> Phrase:
+    normalised = words(raw)
     if not normalised:
-        raise path.error(f"{phrase!r} has no words to match")
+        raise path.error(f"{raw!r} has no words to match")
     return normalised
 
 
@@ -153,6 +153,14 @@ def _reprompt(no_match: Speak, prompt: Speak) -> Outcome:
     if no_match.text is not None and prompt.text is not None:
         return Outcome(SAY, replace(prompt, text=f"{no_match.text} {prompt.text}"))
     return Outcome(SAY, no_match, (prompt,))
+
+
+def _list(value: Any, path: KeyPath, *, allow_empty: bool = False) -> list[Any]:
+    if isinstance(value, str) or not isinstance(value, list | tuple):
+        raise path.error(f"expected a list, got {value!r}")
+    if not value and not allow_empty:
+        raise path.error("expected at least one entry, got an empty list")
+    return list(value)
 
 
 #: phrase -> (who uses it, where it is configured)
@@ -166,8 +174,8 @@ class _Parser:
         self.config = config
         self.root_path = root
         self.path = KeyPath(KEY)
-        self.voice = Voice().updated(self.path, config)
-        self.no_match = speech(self.path["no_match"], config["no_match"], self.voice)
+        self.voice = Voice().updated(config, self.path)
+        self.no_match = self.voice.speak(config["no_match"], self.path / "no_match")
         #: phrases of the commands and global options, which apply at every level
         self.everywhere: _Claims = {}
 
@@ -175,121 +183,112 @@ class _Parser:
         config, path = self.config, self.path
         start = config["start"]
         if start not in STARTS:
-            raise path["start"].error(f"expected one of {', '.join(map(repr, STARTS))}, got {start!r}")
+            raise (path / "start").error(f"expected one of {', '.join(map(repr, STARTS))}, got {start!r}")
         main_menu, repeat, back = (
-            self._phrases(path[key], config[key], f'the "{key}" command', self.everywhere)
+            self._phrases(config[key], path / key, f'the "{key}" command', self.everywhere)
             for key in ("main_menu_keywords", "repeat_keywords", "back_keywords")
         )
         global_options = tuple(
-            self._global_option(path["global_options"][index], item)
-            for index, item in enumerate(_list(path["global_options"], config["global_options"], empty=True))
+            self._global_option(item, path / "global_options" / index)
+            for index, item in enumerate(_list(config["global_options"], path / "global_options", allow_empty=True))
         )
-        escalation = outcome(
-            path["escalation"], config["escalation"], kinds=("transfer", "hangup"), voice=self.voice, root=self.root_path
+        escalation = outcome_from_config(
+            config["escalation"], path / "escalation", kinds=("transfer", "hangup"), voice=self.voice, root=self.root_path
         )
         return MenuConfig(
-            root=self._menu(path, config, self.voice),
+            root=self._menu(config, path, self.voice),
             start=start,
             main_menu=main_menu,
             repeat=repeat,
             back=back,
-            retries=integer(path["retries"], config["retries"], minimum=0),
+            retries=expect_int(config["retries"], path / "retries", minimum=0),
             escalation=escalation,
             global_options=global_options,
         )
 
     @staticmethod
-    def _phrases(
-        path: KeyPath, value: Any, owner: str, claims: _Claims, first: Phrase | None = None
-    ) -> tuple[Phrase, ...]:
-        """Normalise a phrase list and claim each phrase for ``owner``; duplicates of one owner are dropped.
-
-        ``first`` (an option's name) is a phrase already claimed; the list may then be empty.
-        """
-        found = [first] if first is not None else []
-        for index, raw in enumerate(phrases(path, value, allow_empty=first is not None)):
-            phrase = _Parser._claim(path[index], raw, owner, claims)
-            if phrase not in found:
-                found.append(phrase)
-        return tuple(found)
-
-    @staticmethod
-    def _claim(path: KeyPath, raw: str, owner: str, claims: _Claims) -> Phrase:
-        phrase = _phrase(path, raw)
+    def _claim(raw: str, path: KeyPath, owner: str, claims: _Claims) -> Phrase:
+        phrase = _phrase(raw, path)
         other = claims.get(phrase)
         if other is not None and other[0] != owner:
             raise path.error(f'"{raw}" is already used by {other[0]} ({other[1]})')
         claims[phrase] = (owner, str(path))
         return phrase
 
-    def _global_option(self, path: KeyPath, value: Any) -> GlobalOption:
-        config = mapping(path, value, allowed=("name", "keywords", "priority", *_OPTION_KINDS), required=("name",))
-        name = text(path["name"], config["name"])
+    def _phrases(
+        self, value: Any, path: KeyPath, owner: str, claims: _Claims, first: Phrase | None = None
+    ) -> tuple[Phrase, ...]:
+        """Normalise a phrase list and claim each phrase for ``owner``; duplicates of one owner are dropped.
+
+        ``first`` (an option's name) is a phrase already claimed; the list may then be empty.
+        """
+        found = [first] if first is not None else []
+        for index, raw in enumerate(expect_str_list(value, path, allow_empty=first is not None)):
+            phrase = self._claim(raw, path / index, owner, claims)
+            if phrase not in found:
+                found.append(phrase)
+        return tuple(found)
+
+    def _global_option(self, value: Any, path: KeyPath) -> GlobalOption:
+        config = expect_mapping(value, path, allowed=("name", "keywords", "priority", *OUTCOMES), required=("name",))
+        name = expect_str(config["name"], path / "name")
         owner = f"global option {name!r}"
         if "keywords" in config:
-            found = self._phrases(path["keywords"], config["keywords"], owner, self.everywhere)
+            found = self._phrases(config["keywords"], path / "keywords", owner, self.everywhere)
         else:
-            found = (self._claim(path["name"], name, owner, self.everywhere),)
-        priority = integer(path["priority"], config.get("priority", SAFETY), minimum=0)
-        result = outcome(
-            path, config, kinds=_OPTION_KINDS, voice=self.voice, root=self.root_path, extra=("name", "keywords", "priority")
+            found = (self._claim(name, path / "name", owner, self.everywhere),)
+        priority = expect_priority(config.get("priority", SAFETY), path / "priority")
+        result = outcome_from_config(
+            config, path, voice=self.voice, root=self.root_path, extra_keys=("name", "keywords", "priority")
         )
         return GlobalOption(name, found, result, priority)
 
-    def _menu(self, path: KeyPath, config: Mapping[str, Any], voice: Voice) -> Menu:
+    def _menu(self, config: Mapping[str, Any], path: KeyPath, voice: Voice) -> Menu:
         for key in ("prompt", "options"):
             if key not in config:
-                raise path[key].error("missing")
-        voice = voice.updated(path, config)
-        prompt = speech(path["prompt"], config["prompt"], voice)
+                raise (path / key).error("missing")
+        voice = voice.updated(config, path)
+        prompt = voice.speak(config["prompt"], path / "prompt")
         claims = dict(self.everywhere)
-        items = _list(path["options"], config["options"])
+        items = _list(config["options"], path / "options")
         options = tuple(
-            self._option(path["options"][index], item, index, voice, claims) for index, item in enumerate(items)
+            self._option(item, path / "options" / index, index, voice, claims) for index, item in enumerate(items)
         )
         return Menu(prompt, _reprompt(self.no_match, prompt), options)
 
-    def _option(self, path: KeyPath, value: Any, index: int, voice: Voice, claims: _Claims) -> Option:
-        config = mapping(
-            path, value, allowed=("name", "keywords", "stay_in_menu", "menu", *_OPTION_KINDS), required=("name",)
+    def _option(self, value: Any, path: KeyPath, index: int, voice: Voice, claims: _Claims) -> Option:
+        config = expect_mapping(
+            value, path, allowed=("name", "keywords", "stay_in_menu", "menu", *OUTCOMES), required=("name",)
         )
-        name = text(path["name"], config["name"])
+        name = expect_str(config["name"], path / "name")
         owner = f"option {name!r}"
-        named = self._claim(path["name"], name, owner, claims)  # the name is a keyword too
-        found = self._phrases(path["keywords"], config.get("keywords", []), owner, claims, first=named)
+        named = self._claim(name, path / "name", owner, claims)  # the name is a keyword too
+        found = self._phrases(config.get("keywords", []), path / "keywords", owner, claims, first=named)
         digit = index + 1 if index + 1 in DIGIT_WORDS else None
-        stay = boolean(path["stay_in_menu"], config.get("stay_in_menu", False))
+        stay = expect_bool(config.get("stay_in_menu", False), path / "stay_in_menu")
         if "menu" in config:
-            others = [kind for kind in _OPTION_KINDS if kind in config]
+            others = [kind for kind in OUTCOMES if kind in config]
             if others:
                 raise path.error(
-                    'expected exactly one of "menu", "say", "audio", "transfer" or "hangup" '
+                    'needs exactly one of "menu", "say", "audio", "transfer" or "hangup" '
                     f"(found menu, {', '.join(others)})"
                 )
             if stay:
-                raise path["stay_in_menu"].error("only for options that say something or play a clip")
-            submenu = self._menu(path["menu"], mapping(path["menu"], config["menu"], allowed=_MENU_KEYS), voice)
+                raise (path / "stay_in_menu").error("only for options that say something or play a clip")
+            submenu_path = path / "menu"
+            submenu = self._menu(expect_mapping(config["menu"], submenu_path, allowed=_MENU_KEYS), submenu_path, voice)
             return Option(name, found, digit, submenu=submenu)
-        result = outcome(
-            path, config, kinds=_OPTION_KINDS, voice=voice, root=self.root_path, extra=("name", "keywords", "stay_in_menu")
+        result = outcome_from_config(
+            config, path, voice=voice, root=self.root_path, extra_keys=("name", "keywords", "stay_in_menu")
         )
         if stay and result.kind not in (SAY, AUDIO):
-            raise path["stay_in_menu"].error("only for options that say something or play a clip")
+            raise (path / "stay_in_menu").error("only for options that say something or play a clip")
         return Option(name, found, digit, outcome=result, stay=stay)
-
-
-def _list(path: KeyPath, value: Any, *, empty: bool = False) -> list[Any]:
-    if not isinstance(value, list | tuple):
-        raise path.error(f"expected a list, got {value!r}")
-    if not value and not empty:
-        raise path.error("expected at least one entry")
-    return list(value)
 
 
 def load(value: Any, *, root: str | os.PathLike[str] = ".") -> MenuConfig | None:
     """Parse ``AIFLOW_MENU``; None when it is not set (the skill then stays idle)."""
     if value is None:
         return None
-    path = KeyPath(KEY)
-    config = mapping(path, value, allowed=_TOP_KEYS, required=("prompt", "options"))
+    config = expect_mapping(value, KeyPath(KEY), allowed=_TOP_KEYS, required=("prompt", "options"))
     return _Parser({**DEFAULTS, **config}, os.fspath(root)).parse()

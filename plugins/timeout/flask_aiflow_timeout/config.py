@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask_aiflow import Speak
-from flask_aiflow.skillconfig import HANGUP, TRANSFER, KeyPath, Outcome, Voice, mapping, outcome, speech
+from flask_aiflow.skillconfig import HANGUP, TRANSFER, KeyPath, Outcome, Voice, expect_mapping, outcome_from_config
 
 KEY = "AIFLOW_TIMEOUT"
 
@@ -41,13 +41,15 @@ class TimeoutConfig:
 def load(value: Any) -> TimeoutConfig:
     """Parse ``AIFLOW_TIMEOUT`` (None or missing keys take the defaults)."""
     path = KeyPath(KEY)
-    given: Mapping[str, Any] = mapping(path, {} if value is None else value, allowed=tuple(DEFAULTS))
+    given: Mapping[str, Any] = expect_mapping({} if value is None else value, path, allowed=tuple(DEFAULTS))
     config = {**DEFAULTS, **given}
-    voice = Voice().updated(path, config)
+    voice = Voice().updated(config, path)
     prompts = config["prompts"]
-    if not isinstance(prompts, list | tuple):
-        raise path["prompts"].error(f"expected a list of prompts, got {prompts!r}")
+    if isinstance(prompts, str) or not isinstance(prompts, list | tuple):
+        raise (path / "prompts").error(f"expected a list of prompts, got {prompts!r}")
     return TimeoutConfig(
-        prompts=tuple(speech(path["prompts"][index], prompt, voice) for index, prompt in enumerate(prompts)),
-        escalation=outcome(path["escalation"], config["escalation"], kinds=(TRANSFER, HANGUP), voice=voice),
+        prompts=tuple(voice.speak(prompt, path / "prompts" / index) for index, prompt in enumerate(prompts)),
+        escalation=outcome_from_config(
+            config["escalation"], path / "escalation", kinds=(TRANSFER, HANGUP), voice=voice
+        ),
     )

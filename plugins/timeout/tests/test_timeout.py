@@ -134,7 +134,7 @@ class TestConfigured:
         ({"escalation": {"say": "Hm"}}, 'AIFLOW_TIMEOUT["escalation"]["say"]: unknown key'),
         ({"escalation": {"transfer": {"target": "0800", "caller_id_name": "X"}}},
          'AIFLOW_TIMEOUT["escalation"]["transfer"]["target"]: expected a phone number in E.164 format'),
-        ({"user_input_timeout_seconds": -1}, 'AIFLOW_TIMEOUT["user_input_timeout_seconds"]: expected a positive number'),
+        ({"user_input_timeout_seconds": -1}, 'AIFLOW_TIMEOUT["user_input_timeout_seconds"]: expected a number > 0'),
         ({"attempts": []}, 'AIFLOW_TIMEOUT["attempts"]: unknown key'),
         ("Are you there?", "AIFLOW_TIMEOUT: expected a mapping"),
     ],
