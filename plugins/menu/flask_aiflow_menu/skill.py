@@ -39,7 +39,7 @@ EXTENSION_KEY = "aiflow_menu"
 def settings(app: Flask | None = None) -> MenuConfig | None:
     """The parsed ``AIFLOW_MENU`` of ``app`` (default: the current app); None when not configured."""
     app = app if app is not None else current_app
-    return app.extensions.get(EXTENSION_KEY)  # type: ignore[no-any-return]
+    return app.extensions.get(EXTENSION_KEY)
 
 
 @hookimpl

@@ -28,7 +28,7 @@ EXTENSION_KEY = "aiflow_timeout"
 def settings(app: Flask | None = None) -> TimeoutConfig | None:
     """The parsed ``AIFLOW_TIMEOUT`` of ``app`` (default: the current app)."""
     app = app if app is not None else current_app
-    return app.extensions.get(EXTENSION_KEY)  # type: ignore[no-any-return]
+    return app.extensions.get(EXTENSION_KEY)
 
 
 @hookimpl
