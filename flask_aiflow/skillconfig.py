@@ -25,6 +25,7 @@ from .actions import (
     BargeInConfig,
     InvalidActionError,
     Speak,
+    _check_e164,
     barge_in_from_dict,
     speak,
     tts_from_dict,
@@ -41,6 +42,7 @@ __all__ = [
     "expect_int",
     "expect_mapping",
     "expect_number",
+    "expect_phone_number",
     "expect_priority",
     "expect_str",
     "expect_str_list",
@@ -153,6 +155,15 @@ def expect_int(value: Any, path: KeyPath, *, minimum: int = 0) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise path.error(f"expected an integer >= {minimum}, got {_describe(value)}")
     return value
+
+
+def expect_phone_number(value: Any, path: KeyPath) -> str:
+    """A phone number in E.164 format (``+4930123456``), checked as the core checks transfers."""
+    try:
+        _check_e164(value, "number")
+    except InvalidActionError as exc:
+        raise path.error(exc.reason) from None
+    return value  # type: ignore[no-any-return]
 
 
 def expect_priority(value: Any, path: KeyPath) -> int:

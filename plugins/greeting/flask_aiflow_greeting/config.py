@@ -11,7 +11,6 @@ unless it sets its own; with ``then_hangup`` its barge-in defaults to
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -28,6 +27,7 @@ from flask_aiflow.skillconfig import (
     expect_bool,
     expect_mapping,
     expect_number,
+    expect_phone_number,
     speak_from_config,
     tts_option,
 )
@@ -44,8 +44,6 @@ Clock = Callable[[], datetime]
 LINE_KEYS = (*SPEAK_KEYS, "time_zone", "hours", "closed_on", "closed")
 TOP_KEYS = (*LINE_KEYS, "lines", "clock")
 CLOSED_KEYS = (*SPEAK_KEYS, "then_hangup")
-
-_E164 = re.compile(r"\+[1-9][0-9]{1,14}")
 
 
 def system_clock() -> datetime:
@@ -111,8 +109,7 @@ def load_settings(app: Flask) -> GreetingSettings | None:
     lines = {}
     for number, overrides in lines_raw.items():
         path = lines_path / number
-        if not _E164.fullmatch(number):
-            raise path.error("expected a called number in E.164 format like +4930123456")
+        expect_phone_number(number, path)
         lines[number] = _line(top, expect_mapping(overrides, path, allowed=LINE_KEYS), root, path, voice, required=True)
     return GreetingSettings(default=default, lines=MappingProxyType(lines), clock=clock)
 

@@ -368,7 +368,7 @@ def test_a_lower_priority_skill_does_not_delay_the_greeting() -> None:
         ),
         (
             {"text": "Hi", "lines": {"030 123": {"text": "Hallo"}}},
-            'AIFLOW_GREETING["lines"]["030 123"]: expected a called number in E.164 format',
+            'AIFLOW_GREETING["lines"]["030 123"]: expected a phone number in E.164 format like +4921155555555',
         ),
         (
             {"lines": {"+4930123": {"tts": {"provider": "azure"}}}},
