@@ -105,7 +105,7 @@ def load_settings(app: Flask) -> GreetingSettings | None:
     lines_value = top.get("lines", {})
     lines_path = root / "lines"
     lines_raw = expect_mapping(lines_value, lines_path)
-    default = _line(top, {}, root, None, voice, required=not lines_raw)
+    default = _line(top, {}, root, root, voice, required=not lines_raw)
     lines = {}
     for number, overrides in lines_raw.items():
         path = lines_path / number
@@ -127,16 +127,19 @@ def _line(
     top: Mapping[str, Any],
     line: Mapping[str, Any],
     root: KeyPath,
-    line_path: KeyPath | None,
+    line_path: KeyPath,
     voice: _Voice,
     *,
     required: bool,
 ) -> LineGreeting:
-    """One line's greeting: its own keys first, then the top level's."""
+    """One line's greeting: its own keys first, then the top level's.
+
+    The default greeting is the line with no keys of its own (``line_path`` is ``root``).
+    """
 
     def source(key: str) -> tuple[Any, KeyPath] | None:
         if key in line:
-            return line[key], line_path / key  # type: ignore[operator]
+            return line[key], line_path / key
         if key in top:
             return top[key], root / key
         return None
@@ -154,13 +157,13 @@ def _line(
     owner, owner_path = (line, line_path) if "text" in line or "ssml" in line else (top, root)
     greeting = None
     if "text" in owner or "ssml" in owner:
-        words = {key: owner[key] for key in ("text", "ssml") if key in owner}
+        speech = {key: owner[key] for key in ("text", "ssml") if key in owner}
         greeting = speak_from_config(
-            words, owner_path, tts=tts, barge_in=barge_in, user_input_timeout_seconds=timeout  # type: ignore[arg-type]
+            speech, owner_path, tts=tts, barge_in=barge_in, user_input_timeout_seconds=timeout
         )
     elif required:
-        where = line_path if line_path is not None else root
-        raise where.error('needs "text" or "ssml" (here or at the top level)')
+        where = " (here or at the top level)" if line_path != root else ""
+        raise line_path.error(f'needs "text" or "ssml"{where}')
 
     zone = source("time_zone")
     time_zone = parse_time_zone(*zone) if zone is not None else None
