@@ -53,7 +53,10 @@ def aiflow_startup(app: Flask) -> None:
 
 @hookimpl
 def aiflow_user_speak(event: UserSpeak, call: Call) -> Candidate | None:
-    settings: GoodbyeSettings = current_app.extensions[EXTENSION_KEY]
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if EXTENSION_KEY not in app.extensions:  # registered after start-up
+        aiflow_startup(app)
+    settings: GoodbyeSettings = app.extensions[EXTENSION_KEY]
     phrase = settings.matcher.find(event.text)
     if phrase is None:
         return None

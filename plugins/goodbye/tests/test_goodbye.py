@@ -215,3 +215,9 @@ def test_configuration_errors_name_the_key(config: Any, message: str) -> None:
         goodbye_app(config)
     assert str(info.value).startswith("skill 'goodbye': ")
     assert message in str(info.value)
+
+
+def test_registered_after_start_up_it_still_works() -> None:
+    app = make_app(AIFLOW_GOODBYE={"farewell": "Ciao!"})
+    app.extensions["aiflow"].registry.register(goodbye)
+    assert post(app, "user_speak", "late", text="bye")["text"] == "Ciao!"

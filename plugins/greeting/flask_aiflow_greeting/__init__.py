@@ -76,8 +76,17 @@ def aiflow_user_speak(event: UserSpeak, call: Call) -> None:
         call.state["conversation_started"] = True
 
 
+def _settings() -> GreetingSettings | None:
+    """This app's settings; loaded here for a skill registered after start-up."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if EXTENSION_KEY not in app.extensions:
+        aiflow_startup(app)
+    settings: GreetingSettings | None = app.extensions[EXTENSION_KEY]
+    return settings
+
+
 def _greet(call: Call, number: str | None) -> Candidate | None:
-    settings: GreetingSettings | None = current_app.extensions.get(EXTENSION_KEY)
+    settings = _settings()
     if settings is None:
         return None
     line: LineGreeting = settings.for_number(number)

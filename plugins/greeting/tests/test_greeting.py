@@ -427,3 +427,9 @@ def test_configuration_errors_name_the_key(config: Any, message: str) -> None:
         greeting_app(config)
     assert message in str(info.value)
     assert str(info.value).startswith("skill 'greeting': AIFLOW_GREETING")
+
+
+def test_registered_after_start_up_it_still_works() -> None:
+    app = make_app(AIFLOW_GREETING={"text": "Hello late"})
+    app.extensions["aiflow"].registry.register(greeting)
+    assert call(app, "session_start", "late")["text"] == "Hello late"
