@@ -1,4 +1,4 @@
-"""Helpers for skills' configuration mappings: errors name the exact key path."""
+"""flask_aiflow.skillconfig: the key paths and value checks skills build their configuration on."""
 
 from __future__ import annotations
 

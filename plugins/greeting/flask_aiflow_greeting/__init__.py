@@ -9,7 +9,8 @@ at priority 60, say), the greeting's state change is discarded with its lost
 proposal, so it is still undelivered; it proposes itself again on the next
 ``assistant_speech_ended`` and so follows the notice. Once the caller has
 spoken it no longer does: a greeting after the conversation has begun would
-interrupt it.
+interrupt it. ``"deliver_late": False`` turns this off, for apps where
+another skill's opening (a menu prompt) replaces the greeting.
 """
 
 from __future__ import annotations
@@ -65,6 +66,9 @@ def aiflow_session_start(event: SessionStart, call: Call) -> Any:
 def aiflow_assistant_speech_ended(event: AssistantSpeechEnded, call: Call) -> Any:
     """Deliver a greeting that lost on ``session_start`` (e.g. to a notice)."""
     if call.state.get("greeted") or call.state.get("conversation_started"):
+        return None
+    settings = _settings()
+    if settings is None or not settings.deliver_late:
         return None
     return _greet(call, call.meta.get("to") or event.session.to_phone_number)
 

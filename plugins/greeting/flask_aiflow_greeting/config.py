@@ -42,7 +42,7 @@ CONFIG_KEY = "AIFLOW_GREETING"
 Clock = Callable[[], datetime]
 
 LINE_KEYS = (*SPEAK_KEYS, "time_zone", "hours", "closed_on", "closed")
-TOP_KEYS = (*LINE_KEYS, "lines", "clock")
+TOP_KEYS = (*LINE_KEYS, "lines", "clock", "deliver_late")
 CLOSED_KEYS = (*SPEAK_KEYS, "then_hangup")
 
 
@@ -74,6 +74,8 @@ class GreetingSettings:
     default: LineGreeting
     lines: Mapping[str, LineGreeting]
     clock: Clock
+    #: Propose a greeting that lost on ``session_start`` again when speech ends.
+    deliver_late: bool = True
 
     def for_number(self, number: str | None) -> LineGreeting:
         """The greeting of the called ``number``, or the default one."""
@@ -111,7 +113,8 @@ def load_settings(app: Flask) -> GreetingSettings | None:
         path = lines_path / number
         expect_phone_number(number, path)
         lines[number] = _line(top, expect_mapping(overrides, path, allowed=LINE_KEYS), root, path, voice, required=True)
-    return GreetingSettings(default=default, lines=MappingProxyType(lines), clock=clock)
+    deliver_late = expect_bool(top.get("deliver_late", True), root / "deliver_late")
+    return GreetingSettings(default=default, lines=MappingProxyType(lines), clock=clock, deliver_late=deliver_late)
 
 
 def _clock(value: Any, path: KeyPath) -> Clock:
