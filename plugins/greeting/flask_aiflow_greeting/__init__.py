@@ -9,7 +9,8 @@ at priority 60, say), the greeting's state change is discarded with its lost
 proposal, so it is still undelivered; it proposes itself again on the next
 ``assistant_speech_ended`` and so follows the notice. Once the caller has
 spoken it no longer does: a greeting after the conversation has begun would
-interrupt it.
+interrupt it. ``"deliver_late": False`` turns this off, for apps where
+another skill's opening (a menu prompt) replaces the greeting.
 """
 
 from __future__ import annotations
@@ -66,6 +67,9 @@ def aiflow_assistant_speech_ended(event: AssistantSpeechEnded, call: Call) -> An
     """Deliver a greeting that lost on ``session_start`` (e.g. to a notice)."""
     if call.state.get("greeted") or call.state.get("conversation_started"):
         return None
+    settings = _settings()
+    if settings is None or not settings.deliver_late:
+        return None
     return _greet(call, call.meta.get("to") or event.session.to_phone_number)
 
 
@@ -76,8 +80,17 @@ def aiflow_user_speak(event: UserSpeak, call: Call) -> None:
         call.state["conversation_started"] = True
 
 
+def _settings() -> GreetingSettings | None:
+    """This app's settings; loaded here for a skill registered after start-up."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if EXTENSION_KEY not in app.extensions:
+        aiflow_startup(app)
+    settings: GreetingSettings | None = app.extensions[EXTENSION_KEY]
+    return settings
+
+
 def _greet(call: Call, number: str | None) -> Candidate | None:
-    settings: GreetingSettings | None = current_app.extensions.get(EXTENSION_KEY)
+    settings = _settings()
     if settings is None:
         return None
     line: LineGreeting = settings.for_number(number)

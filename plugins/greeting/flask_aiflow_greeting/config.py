@@ -11,7 +11,6 @@ unless it sets its own; with ``then_hangup`` its barge-in defaults to
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -28,6 +27,7 @@ from flask_aiflow.skillconfig import (
     expect_bool,
     expect_mapping,
     expect_number,
+    expect_phone_number,
     speak_from_config,
     tts_option,
 )
@@ -42,10 +42,8 @@ CONFIG_KEY = "AIFLOW_GREETING"
 Clock = Callable[[], datetime]
 
 LINE_KEYS = (*SPEAK_KEYS, "time_zone", "hours", "closed_on", "closed")
-TOP_KEYS = (*LINE_KEYS, "lines", "clock")
+TOP_KEYS = (*LINE_KEYS, "lines", "clock", "deliver_late")
 CLOSED_KEYS = (*SPEAK_KEYS, "then_hangup")
-
-_E164 = re.compile(r"\+[1-9][0-9]{1,14}")
 
 
 def system_clock() -> datetime:
@@ -76,6 +74,8 @@ class GreetingSettings:
     default: LineGreeting
     lines: Mapping[str, LineGreeting]
     clock: Clock
+    #: Propose a greeting that lost on ``session_start`` again when speech ends.
+    deliver_late: bool = True
 
     def for_number(self, number: str | None) -> LineGreeting:
         """The greeting of the called ``number``, or the default one."""
@@ -107,14 +107,14 @@ def load_settings(app: Flask) -> GreetingSettings | None:
     lines_value = top.get("lines", {})
     lines_path = root / "lines"
     lines_raw = expect_mapping(lines_value, lines_path)
-    default = _line(top, {}, root, None, voice, required=not lines_raw)
+    default = _line(top, {}, root, root, voice, required=not lines_raw)
     lines = {}
     for number, overrides in lines_raw.items():
         path = lines_path / number
-        if not _E164.fullmatch(number):
-            raise path.error("expected a called number in E.164 format like +4930123456")
+        expect_phone_number(number, path)
         lines[number] = _line(top, expect_mapping(overrides, path, allowed=LINE_KEYS), root, path, voice, required=True)
-    return GreetingSettings(default=default, lines=MappingProxyType(lines), clock=clock)
+    deliver_late = expect_bool(top.get("deliver_late", True), root / "deliver_late")
+    return GreetingSettings(default=default, lines=MappingProxyType(lines), clock=clock, deliver_late=deliver_late)
 
 
 def _clock(value: Any, path: KeyPath) -> Clock:
@@ -130,16 +130,19 @@ def _line(
     top: Mapping[str, Any],
     line: Mapping[str, Any],
     root: KeyPath,
-    line_path: KeyPath | None,
+    line_path: KeyPath,
     voice: _Voice,
     *,
     required: bool,
 ) -> LineGreeting:
-    """One line's greeting: its own keys first, then the top level's."""
+    """One line's greeting: its own keys first, then the top level's.
+
+    The default greeting is the line with no keys of its own (``line_path`` is ``root``).
+    """
 
     def source(key: str) -> tuple[Any, KeyPath] | None:
         if key in line:
-            return line[key], line_path / key  # type: ignore[operator]
+            return line[key], line_path / key
         if key in top:
             return top[key], root / key
         return None
@@ -157,13 +160,13 @@ def _line(
     owner, owner_path = (line, line_path) if "text" in line or "ssml" in line else (top, root)
     greeting = None
     if "text" in owner or "ssml" in owner:
-        words = {key: owner[key] for key in ("text", "ssml") if key in owner}
+        speech = {key: owner[key] for key in ("text", "ssml") if key in owner}
         greeting = speak_from_config(
-            words, owner_path, tts=tts, barge_in=barge_in, user_input_timeout_seconds=timeout  # type: ignore[arg-type]
+            speech, owner_path, tts=tts, barge_in=barge_in, user_input_timeout_seconds=timeout
         )
     elif required:
-        where = line_path if line_path is not None else root
-        raise where.error('needs "text" or "ssml" (here or at the top level)')
+        where = " (here or at the top level)" if line_path != root else ""
+        raise line_path.error(f'needs "text" or "ssml"{where}')
 
     zone = source("time_zone")
     time_zone = parse_time_zone(*zone) if zone is not None else None

@@ -339,6 +339,12 @@ def test_greeting_is_dropped_once_the_caller_has_spoken() -> None:
     assert call(app, "assistant_speech_ended", "n4") is None
 
 
+def test_late_delivery_can_be_turned_off() -> None:
+    app = greeting_app({"text": "Welcome!", "deliver_late": False}, notice_skill())
+    assert call(app, "session_start", "n6")["text"] == "This call may be recorded."
+    assert call(app, "assistant_speech_ended", "n6") is None
+
+
 def test_a_lower_priority_skill_does_not_delay_the_greeting() -> None:
     app = greeting_app({"text": "Welcome!"}, notice_skill(priority=20))
     assert call(app, "session_start", "n5")["text"] == "Welcome!"
@@ -368,7 +374,7 @@ def test_a_lower_priority_skill_does_not_delay_the_greeting() -> None:
         ),
         (
             {"text": "Hi", "lines": {"030 123": {"text": "Hallo"}}},
-            'AIFLOW_GREETING["lines"]["030 123"]: expected a called number in E.164 format',
+            'AIFLOW_GREETING["lines"]["030 123"]: expected a phone number in E.164 format like +4921155555555',
         ),
         (
             {"lines": {"+4930123": {"tts": {"provider": "azure"}}}},
@@ -415,6 +421,8 @@ def test_a_lower_priority_skill_does_not_delay_the_greeting() -> None:
             'AIFLOW_GREETING["lines"]["+4930123"]["closed"]["txt"]: unknown key',
         ),
         ({"text": "Hi", "closed": {"ssml": 3}}, 'AIFLOW_GREETING["closed"]["ssml"]: expected a string'),
+        ({"text": "Hi", "deliver_late": 1}, 'AIFLOW_GREETING["deliver_late"]: expected true or false, got 1 (number)'),
+        ({"text": "Hi", "lines": {"+4930123": {"text": "x", "deliver_late": False}}}, '["+4930123"]["deliver_late"]: unknown key'),
         ({"text": "Hi", "clock": "now"}, 'AIFLOW_GREETING["clock"]: expected a function returning the current time'),
         (
             {"text": "Hi", "clock": lambda: datetime(2024, 1, 1)},
@@ -427,3 +435,9 @@ def test_configuration_errors_name_the_key(config: Any, message: str) -> None:
         greeting_app(config)
     assert message in str(info.value)
     assert str(info.value).startswith("skill 'greeting': AIFLOW_GREETING")
+
+
+def test_registered_after_start_up_it_still_works() -> None:
+    app = make_app(AIFLOW_GREETING={"text": "Hello late"})
+    app.extensions["aiflow"].registry.register(greeting)
+    assert call(app, "session_start", "late")["text"] == "Hello late"
