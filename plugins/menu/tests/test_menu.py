@@ -98,6 +98,12 @@ def test_found_through_its_entry_point() -> None:
     assert is_transfer_to(started(app).say("Billing, please"), "+4930111")
 
 
+def test_registered_after_start_up_it_reads_its_configuration_on_first_use() -> None:
+    app = make_app(AIFLOW_MENU=copy.deepcopy(MENU))
+    app.extensions["aiflow"].registry.register(flask_aiflow_menu)
+    assert is_transfer_to(started(app).say("billing"), "+4930111")
+
+
 def test_without_configuration_the_menu_stays_idle() -> None:
     app = make_app(flask_aiflow_menu, make_skill("echo", user_speak=says("echo")))
     call = started(app)

@@ -26,9 +26,14 @@ EXTENSION_KEY = "aiflow_timeout"
 
 
 def settings(app: Flask | None = None) -> TimeoutConfig | None:
-    """The parsed ``AIFLOW_TIMEOUT`` of ``app`` (default: the current app)."""
-    app = app if app is not None else current_app
-    return app.extensions.get(EXTENSION_KEY)
+    """The parsed ``AIFLOW_TIMEOUT`` of ``app`` (default: the current app).
+
+    Parsed on first use when the skill was registered after start-up.
+    """
+    app = app if app is not None else current_app._get_current_object()  # type: ignore[attr-defined]
+    if EXTENSION_KEY not in app.extensions:
+        aiflow_startup(app)
+    return app.extensions[EXTENSION_KEY]  # type: ignore[no-any-return]
 
 
 @hookimpl

@@ -45,6 +45,12 @@ def test_found_through_its_entry_point() -> None:
     assert Call(app).silence()["text"] == "Are you still there?"
 
 
+def test_registered_after_start_up_it_reads_its_configuration_on_first_use() -> None:
+    app = make_app(AIFLOW_TIMEOUT={"prompts": ["Hello?"]})
+    app.extensions["aiflow"].registry.register(flask_aiflow_timeout)
+    assert Call(app).silence()["text"] == "Hello?"
+
+
 class TestDefaults:
     """The reference's example strategy, with nothing configured."""
 
