@@ -26,7 +26,7 @@ import math
 import os
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .actions import (
     TTS,
@@ -46,6 +46,9 @@ from .actions import (
 from .candidates import Candidate, check_priority
 from .events import _describe
 from .plugins import SkillConfigError
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 __all__ = [
     "OUTCOMES",
@@ -278,6 +281,14 @@ class Voice:
     tts: TTS | None = None
     barge_in: BargeInConfig | None = None
     user_input_timeout_seconds: float | None = None
+
+    @classmethod
+    def of_app(cls, app: Flask) -> Voice:
+        """The app's ``AIFLOW_DEFAULT_TTS`` and ``AIFLOW_DEFAULT_BARGE_IN``: the root of a skill's defaults."""
+        state = app.extensions.get("aiflow")
+        if state is None:
+            return cls()
+        return cls(state.settings.default_tts, state.settings.default_barge_in)
 
     def updated(self, config: Mapping[str, Any], path: KeyPath) -> Voice:
         """These defaults, overridden by the voice keys ``config`` sets (None keeps the default)."""

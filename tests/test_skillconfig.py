@@ -43,6 +43,18 @@ class TestVoice:
             "user_input_timeout_seconds": 8,
         }
 
+    def test_the_app_defaults_are_the_root(self) -> None:
+        from flask import Flask
+
+        from .conftest import make_app
+
+        app = make_app(AIFLOW_DEFAULT_TTS={"provider": "eleven_labs"}, AIFLOW_DEFAULT_BARGE_IN={"strategy": "manual"})
+        voice = Voice.of_app(app)
+        assert (voice.tts.to_dict(), voice.barge_in.to_dict(), voice.user_input_timeout_seconds) == (
+            {"provider": "eleven_labs"}, {"strategy": "manual"}, None,
+        )
+        assert Voice.of_app(Flask("bare")) == Voice()
+
     def test_levels_override_and_none_keeps_the_default(self) -> None:
         top = Voice().updated({"user_input_timeout_seconds": 8, "tts": {"provider": "azure", "language": "de-DE"}}, ROOT)
         sub = top.updated({"user_input_timeout_seconds": 5, "tts": None}, ROOT / "menu")

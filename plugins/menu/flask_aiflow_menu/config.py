@@ -170,11 +170,11 @@ _Claims = dict[Phrase, tuple[str, str]]
 class _Parser:
     """Builds a :class:`MenuConfig`, refusing a phrase that two things would answer to."""
 
-    def __init__(self, config: Mapping[str, Any], root: str) -> None:
+    def __init__(self, config: Mapping[str, Any], root: str, voice: Voice) -> None:
         self.config = config
         self.root_path = root
         self.path = KeyPath(KEY)
-        self.voice = Voice().updated(config, self.path)
+        self.voice = voice.updated(config, self.path)
         self.no_match = self.voice.speak(config["no_match"], self.path / "no_match")
         #: phrases of the commands and global options, which apply at every level
         self.everywhere: _Claims = {}
@@ -286,9 +286,13 @@ class _Parser:
         return Option(name, found, digit, outcome=result, stay=stay)
 
 
-def load(value: Any, *, root: str | os.PathLike[str] = ".") -> MenuConfig | None:
-    """Parse ``AIFLOW_MENU``; None when it is not set (the skill then stays idle)."""
+def load(value: Any, *, root: str | os.PathLike[str] = ".", voice: Voice = Voice()) -> MenuConfig | None:
+    """Parse ``AIFLOW_MENU``; None when it is not set (the skill then stays idle).
+
+    :param root: where relative clip paths start (the app's ``root_path``).
+    :param voice: the speech defaults below the menu's own (the app's defaults).
+    """
     if value is None:
         return None
     config = expect_mapping(value, KeyPath(KEY), allowed=_TOP_KEYS, required=("prompt", "options"))
-    return _Parser({**DEFAULTS, **config}, os.fspath(root)).parse()
+    return _Parser({**DEFAULTS, **config}, os.fspath(root), voice).parse()

@@ -23,6 +23,7 @@ from typing import Any
 from flask import Flask, current_app
 
 from flask_aiflow import Call, Candidate, SessionStart, UserSpeak, hookimpl
+from flask_aiflow.skillconfig import Voice
 from flask_aiflow.text import words
 
 from . import config as menu_config
@@ -49,7 +50,9 @@ def settings(app: Flask | None = None) -> MenuConfig | None:
 
 @hookimpl
 def aiflow_startup(app: Flask) -> None:
-    app.extensions[EXTENSION_KEY] = menu_config.load(app.config.get(menu_config.KEY), root=app.root_path)
+    app.extensions[EXTENSION_KEY] = menu_config.load(
+        app.config.get(menu_config.KEY), root=app.root_path, voice=Voice.of_app(app)
+    )
 
 
 @hookimpl

@@ -309,6 +309,13 @@ class TestNavigation:
         assert action["user_input_timeout_seconds"] == 5
         assert action["barge_in"] == {"strategy": "minimum_characters", "minimum_characters": 3}
 
+    def test_the_app_default_voice_applies_below_the_menu_s_own(self) -> None:
+        tts = {"provider": "azure", "language": "de-DE", "voice": "de-DE-KatjaNeural"}
+        app = menu_app(AIFLOW_DEFAULT_TTS=tts, AIFLOW_DEFAULT_BARGE_IN={"strategy": "none"})
+        action = started(app).say("support")
+        assert action["tts"] == tts
+        assert action["barge_in"] == {"strategy": "minimum_characters", "minimum_characters": 3}  # the menu's own
+
     def test_sub_menu_options_and_digits_are_its_own(self) -> None:
         call = started(menu_app())
         call.say("support")

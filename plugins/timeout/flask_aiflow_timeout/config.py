@@ -38,12 +38,15 @@ class TimeoutConfig:
     escalation: Outcome
 
 
-def load(value: Any) -> TimeoutConfig:
-    """Parse ``AIFLOW_TIMEOUT`` (None or missing keys take the defaults)."""
+def load(value: Any, *, voice: Voice = Voice()) -> TimeoutConfig:
+    """Parse ``AIFLOW_TIMEOUT`` (None or missing keys take the defaults).
+
+    :param voice: the speech defaults below the skill's own (the app's defaults).
+    """
     path = KeyPath(KEY)
     given: Mapping[str, Any] = expect_mapping({} if value is None else value, path, allowed=tuple(DEFAULTS))
     config = {**DEFAULTS, **given}
-    voice = Voice().updated(config, path)
+    voice = voice.updated(config, path)
     prompts = config["prompts"]
     if isinstance(prompts, str) or not isinstance(prompts, list | tuple):
         raise (path / "prompts").error(f"expected a list of prompts, got {prompts!r}")

@@ -14,6 +14,7 @@ from typing import Any
 from flask import Flask, current_app
 
 from flask_aiflow import Call, Candidate, UserInputTimeout, hookimpl
+from flask_aiflow.skillconfig import Voice
 
 from . import config as timeout_config
 from .config import TimeoutConfig
@@ -38,7 +39,7 @@ def settings(app: Flask | None = None) -> TimeoutConfig | None:
 
 @hookimpl
 def aiflow_startup(app: Flask) -> None:
-    app.extensions[EXTENSION_KEY] = timeout_config.load(app.config.get(timeout_config.KEY))
+    app.extensions[EXTENSION_KEY] = timeout_config.load(app.config.get(timeout_config.KEY), voice=Voice.of_app(app))
 
 
 @hookimpl

@@ -118,6 +118,10 @@ class TestConfigured:
         assert call.silence()["user_input_timeout_seconds"] == 5
         assert call.silence() == {"type": "hangup", "session_id": call.id}
 
+    def test_the_app_default_voice_applies(self) -> None:
+        call = Call(timeout_app(AIFLOW_DEFAULT_BARGE_IN={"strategy": "none"}))
+        assert call.silence()["barge_in"] == {"strategy": "none"}
+
     def test_no_prompts_escalates_at_once(self) -> None:
         call = Call(timeout_app(AIFLOW_TIMEOUT={"prompts": [], "escalation": {"transfer": {**AGENT, "announce": "One moment."}}}))
         assert call.silence()["text"] == "One moment."
