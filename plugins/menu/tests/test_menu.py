@@ -263,6 +263,14 @@ class TestChoosing:
         assert "menu released the floor" in call.last.notes
         assert call.text("billing") == "faq"
 
+    def test_a_closed_menu_opens_again_on_a_main_menu_keyword(self) -> None:
+        call = started(menu_app())
+        call.say("opening hours")
+        assert call.text("main menu") == "Say billing, support or sales."
+        assert call.last.winner.priority == 50  # opened at its own priority, then holds the floor
+        assert is_transfer_to(call.say("billing"), "+4930111")
+        assert call.last.winner.priority == FLOOR
+
     def test_stay_in_menu_answers_then_prompts_again(self) -> None:
         call = started(menu_app())
         call.say("support")
