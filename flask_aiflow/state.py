@@ -19,15 +19,10 @@ import json
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 RECORD_VERSION = 1
-
-#: One compact encoder for all records (``json.dumps`` with options builds a new one per call).
-_encode = json.JSONEncoder(separators=(",", ":")).encode
 
 
 @dataclass(slots=True)
@@ -40,19 +35,41 @@ class CallRecord:
     floor: dict[str, Any] | None = None
     #: facts about the call: numbers, start time, last event.
     meta: dict[str, Any] = field(default_factory=dict)
+    #: follow-ups of the last winner: {"skill", "priority", "actions": [wire dicts]}.
+    pending: dict[str, Any] | None = None
 
     def dumps(self) -> str:
-        return _encode({"v": RECORD_VERSION, "skills": self.skills, "floor": self.floor, "meta": self.meta})
+        return json.dumps(
+            {
+                "v": RECORD_VERSION,
+                "skills": self.skills,
+                "floor": self.floor,
+                "meta": self.meta,
+                "pending": self.pending,
+            },
+            separators=(",", ":"),
+        )
+
+    def copy(self) -> CallRecord:
+        """A copy whose dicts can be changed without touching this one.
+
+        Skill states are immutable strings and ``pending`` is only ever
+        replaced, never changed in place, so one level of copying suffices.
+        """
+        floor = self.floor
+        return CallRecord(
+            skills=dict(self.skills),
+            floor=dict(floor) if floor is not None else None,
+            meta=dict(self.meta),
+            pending=self.pending,
+        )
 
     @classmethod
     def loads(cls, text: str | bytes) -> CallRecord:
         data = json.loads(text)
-        return cls(skills=data["skills"], floor=data["floor"], meta=data["meta"])
-
-    def copy(self) -> CallRecord:
-        """An independent copy (every value inside is immutable, so one level deep suffices)."""
-        floor = self.floor
-        return CallRecord(dict(self.skills), None if floor is None else dict(floor), dict(self.meta))
+        return cls(
+            skills=data["skills"], floor=data["floor"], meta=data["meta"], pending=data.get("pending")
+        )
 
 
 class StateStore(ABC):
@@ -80,18 +97,20 @@ class StateStore(ABC):
         """Forget a call (its ``session_end`` arrived)."""
 
     def load_record(self, session_id: str) -> CallRecord | None:
-        """The call's record, or None; the dispatcher's way in.
+        """The call's record (a copy the caller may change), or None.
 
-        The default decodes :meth:`load`'s text (and raises ``ValueError``,
-        ``KeyError`` or ``TypeError`` for an unreadable one). A store that can
-        keep records without a text round trip overrides this and
-        :meth:`save_record`.
+        Raises ``ValueError`` for a stored record that cannot be read.
         """
         text = self.load(session_id)
-        return None if text is None else CallRecord.loads(text)
+        if text is None:
+            return None
+        try:
+            return CallRecord.loads(text)
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"malformed call record: {exc!r}") from None
 
     def save_record(self, session_id: str, record: CallRecord, ttl: int) -> None:
-        """Store a call's record for ``ttl`` seconds; the store may keep ``record`` itself."""
+        """Store a call's record; stores that keep objects may override this."""
         self.save(session_id, record.dumps(), ttl)
 
     def ping(self) -> bool:
@@ -108,11 +127,6 @@ class MemoryStore(StateStore):
     Correct for one process. Behind several worker processes or hosts,
     consecutive webhook events of one call land on different processes, so
     use a shared store such as Redis there.
-
-    Records are kept as objects, not text: each skill's state inside is
-    still JSON text (so what cannot be stored fails here exactly as it would
-    in Redis), but the record around it skips a JSON round trip per event.
-    :meth:`load_record` hands out a copy, so a caller never shares one.
     """
 
     #: Locks are striped: a fixed number shared by hash, so nothing needs
@@ -122,46 +136,41 @@ class MemoryStore(StateStore):
     SWEEP_EVERY = 1024
 
     def __init__(self, *, clock: Any = time.monotonic) -> None:
-        # session id -> (record, or text saved through save(), expiry time)
-        self._records: dict[str, tuple[CallRecord | str, float]] = {}
+        # Records are kept as objects, not JSON: every skill's state inside is
+        # already JSON text (checked when committed), and the rest is built by
+        # the dispatcher from JSON-safe values, so nothing is lost by skipping
+        # the codec, and every event saves a few microseconds.
+        self._records: dict[str, tuple[CallRecord, float]] = {}
         self._locks = [threading.Lock() for _ in range(self.LOCK_STRIPES)]
         self._clock = clock
         self._saves = 0
 
     def lock(self, session_id: str) -> threading.Lock:
-        # A Lock is its own context manager: no generator per event.
         return self._locks[hash(session_id) % self.LOCK_STRIPES]
 
-    def _get(self, session_id: str) -> CallRecord | str | None:
+    def _get(self, session_id: str) -> CallRecord | None:
         entry = self._records.get(session_id)
         if entry is None:
             return None
-        value, expires_at = entry
+        record, expires_at = entry
         if expires_at <= self._clock():
             self._records.pop(session_id, None)
             return None
-        return value
+        return record
 
     def load(self, session_id: str) -> str | None:
-        value = self._get(session_id)
-        return value.dumps() if isinstance(value, CallRecord) else value
-
-    def load_record(self, session_id: str) -> CallRecord | None:
-        value = self._get(session_id)
-        if value is None:
-            return None
-        if isinstance(value, str):
-            return CallRecord.loads(value)
-        return value.copy()
+        record = self._get(session_id)
+        return None if record is None else record.dumps()
 
     def save(self, session_id: str, data: str, ttl: int) -> None:
-        self._put(session_id, data, ttl)
+        self.save_record(session_id, CallRecord.loads(data), ttl)
+
+    def load_record(self, session_id: str) -> CallRecord | None:
+        record = self._get(session_id)
+        return None if record is None else record.copy()
 
     def save_record(self, session_id: str, record: CallRecord, ttl: int) -> None:
-        self._put(session_id, record, ttl)
-
-    def _put(self, session_id: str, value: CallRecord | str, ttl: int) -> None:
-        self._records[session_id] = (value, self._clock() + ttl)
+        self._records[session_id] = (record, self._clock() + ttl)
         self._saves += 1
         if self._saves % self.SWEEP_EVERY == 0:
             self.sweep()
