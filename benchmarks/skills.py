@@ -1,7 +1,7 @@
 """Skills for the in-process benchmark.
 
-``builtin_app()`` returns the app with the five built-in skills when they are
-installed (``plugins/``) and ``examples/ivr_app.py`` exists; until then it
+``base_app(True)`` returns an app with the five built-in skills when they are
+installed (``plugins/``) and ``examples/ivr_app.py`` exists; without them it
 builds the same shape from five representative stand-ins defined here. Extra
 skills for the 20- and 100-skill cases are :class:`KeywordSkill` objects: each
 listens for its own keyword on ``user_speak`` (and so, like most skills, has
@@ -13,8 +13,10 @@ from __future__ import annotations
 import importlib.util
 import io
 import os
+import tempfile
 import wave
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
@@ -161,32 +163,47 @@ def real_builtins_available() -> bool:
     return set(BUILTIN_NAMES) <= names and (ROOT / "examples" / "ivr_app.py").exists()
 
 
+def _ivr_module() -> Any:
+    spec = importlib.util.spec_from_file_location("bench_ivr_app", ROOT / "examples" / "ivr_app.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _clip_folder() -> Path:
+    folder = Path(tempfile.mkdtemp(prefix="aiflow-bench-clips-"))
+    (folder / "jingle.wav").write_bytes(_silence_wav(100))
+    return folder
+
+
 def base_app(builtins: bool, redis_url: str | None = None) -> tuple[Flask, str]:
     """An app with the five built-in skills (real or stand-ins) and a label saying which.
 
-    ``redis_url`` selects the Redis store: through ``AIFLOW_REDIS_URL`` in the
-    environment for the IVR example (as it documents), through the config key
-    for the stand-ins.
+    The real ones are configured as ``examples/ivr_app.py`` does (greeting,
+    menu, timeout, goodbye), plus the audio skill with a jingle on silence
+    (outranked by the timeout prompt). ``redis_url`` selects the Redis store
+    through the store's config key.
     """
+    os.environ.setdefault("AIFLOW_SHARED_SECRET", SECRET)
+    store_config = {redis_setting() or "AIFLOW_REDIS_URL": redis_url} if redis_url else {}
     if builtins and real_builtins_available():
-        os.environ.setdefault("AIFLOW_SHARED_SECRET", SECRET)
-        os.environ.pop("AIFLOW_REDIS_URL", None)
-        if redis_url:
-            os.environ["AIFLOW_REDIS_URL"] = redis_url
-        try:
-            spec = importlib.util.spec_from_file_location("bench_ivr_app", ROOT / "examples" / "ivr_app.py")
-            assert spec and spec.loader
-            module = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(module)
-        finally:
-            os.environ.pop("AIFLOW_REDIS_URL", None)
-        return module.app, "the built-in skills (plugins/) as examples/ivr_app.py configures them"
+        config = {
+            "AIFLOW_SHARED_SECRET": SECRET,
+            "AIFLOW_SKILLS": ["goodbye", "menu", "greeting", "timeout", "audio"],
+            "AIFLOW_AUDIO": {
+                "folder": str(_clip_folder()),
+                "clips": {"jingle": "jingle.wav"},
+                "play_on": {"user_input_timeout": {"clip": "jingle", "priority": 30}},
+            },
+            **store_config,
+        }
+        app = _ivr_module().create_app(config)
+        return app, "the five built-in skills (plugins/), configured as in examples/ivr_app.py plus audio"
     app = Flask(f"bench_{builtins}")
-    app.config.update(AIFLOW_SHARED_SECRET=SECRET, AIFLOW_LOAD_ENTRY_POINTS=False)
+    app.config.update(AIFLOW_SHARED_SECRET=SECRET, AIFLOW_LOAD_ENTRY_POINTS=False, **store_config)
     if builtins:
         app.config["AIFLOW_SKILL_ORDER"] = list(BUILTIN_NAMES)
-    if redis_url:
-        app.config[redis_setting() or "AIFLOW_REDIS_URL"] = redis_url
     AiFlow(app, skills=stand_ins() if builtins else [])
     label = "5 stand-ins for the built-in skills (benchmarks/skills.py)" if builtins else "no skills"
     return app, label
