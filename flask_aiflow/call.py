@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -12,6 +13,64 @@ if TYPE_CHECKING:
 
 #: Strict and compact, built once (``json.dumps`` with options builds an encoder per call).
 _encode_state = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+class _State(dict):  # type: ignore[type-arg]
+    """A skill's state: a plain dict that notices changes made through its own methods.
+
+    It lets the common case skip a JSON round trip: a skill that only reads a
+    flat state (flags, counters: every value a string, number, bool or None)
+    gets it from a cache of decoded texts, and an unchanged flat state is
+    exactly the text it came from, so it is not encoded again. Nested values
+    can change unseen, so a state holding lists or dicts always takes the full
+    round trip.
+    """
+
+    __slots__ = ("changed",)
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self.changed = True
+        dict.__setitem__(self, key, value)
+
+    def __delitem__(self, key: Any) -> None:
+        self.changed = True
+        dict.__delitem__(self, key)
+
+    def __ior__(self, other: Any) -> _State:
+        self.changed = True
+        dict.update(self, other)
+        return self
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        self.changed = True
+        dict.update(self, *args, **kwargs)
+
+    def setdefault(self, key: Any, default: Any = None) -> Any:
+        self.changed = True
+        return dict.setdefault(self, key, default)
+
+    def pop(self, *args: Any) -> Any:
+        self.changed = True
+        return dict.pop(self, *args)
+
+    def popitem(self) -> tuple[Any, Any]:
+        self.changed = True
+        return dict.popitem(self)
+
+    def clear(self) -> None:
+        self.changed = True
+        dict.clear(self)
+
+
+@lru_cache(maxsize=4096)
+def _flat_items(text: str) -> tuple[tuple[str, Any], ...] | None:
+    """The items of a stored state whose values are all scalars (else None), decoded once per text."""
+    data = json.loads(text)
+    if isinstance(data, dict) and all(type(value) in _SCALARS for value in data.values()):
+        return tuple(data.items())
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,13 +104,14 @@ class Call:
     its proposal loses. Releasing the floor always sticks.
     """
 
-    __slots__ = ("skill", "event", "_record", "_state", "_floor_op")
+    __slots__ = ("skill", "event", "_record", "_state", "_flat", "_floor_op")
 
     def __init__(self, skill: str, event: Event, record: CallRecord) -> None:
         self.skill = skill
         self.event = event
         self._record = record
-        self._state: dict[str, Any] | None = None
+        self._state: _State | None = None
+        self._flat = False
         self._floor_op: tuple[str, int | None] | None = None
 
     @property
@@ -65,10 +125,14 @@ class Call:
     @property
     def state(self) -> dict[str, Any]:
         """This skill's state for this call (empty on the first event)."""
-        if self._state is None:
+        state = self._state
+        if state is None:
             text = self._record.skills.get(self.skill)
-            self._state = json.loads(text) if text else {}
-        return self._state
+            items = _flat_items(text) if text else ()
+            self._flat = items is not None
+            state = self._state = _State(json.loads(text) if items is None else items)  # type: ignore[arg-type]
+            state.changed = False
+        return state
 
     @property
     def meta(self) -> dict[str, Any]:
@@ -122,6 +186,8 @@ class Call:
         state = self._state
         if not state:
             return None
+        if self._flat and not state.changed:  # flat and unchanged: the stored text is still exact
+            return self._record.skills.get(self.skill)
         return _encode_state(state)
 
     def floor_change(self) -> tuple[str, int | None] | None:
