@@ -34,7 +34,10 @@ TARGETS = {5: 25.0, 20: 100.0}
 
 
 class DirectCall(Call):
-    """The real Call API, but ``state`` is a plain dict kept between events (no JSON, no store)."""
+    """The real Call API for a hand-written app: state is a plain dict kept between
+    events (no JSON, no store), and taking or releasing the floor takes effect at once
+    (no ranking decides whether it sticks), so skills take the same branches as in
+    the pipeline."""
 
     __slots__ = ("_plain",)
 
@@ -45,6 +48,18 @@ class DirectCall(Call):
     @property
     def state(self) -> dict[str, Any]:
         return self._plain
+
+    def take_floor(self, *, turns: int | None = None) -> bool:
+        taken = super().take_floor(turns=turns)
+        if taken:
+            self._record.floor = {"skill": self.skill, "since": 0.0, "turns": turns}
+        return taken
+
+    def release_floor(self) -> bool:
+        released = super().release_floor()
+        if released:
+            self._record.floor = None
+        return released
 
 
 def pipeline(state: Any, body: bytes) -> str | None:
