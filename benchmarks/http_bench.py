@@ -3,9 +3,11 @@
 Every target runs at once on its own port, each measured in turn by ``wrk``
 (one thread, a fixed number of keep-alive connections, a fixed duration),
 round after round, the order rotating each round; a target's figure is its
-median over the rounds. Python apps run under three WSGI servers (gunicorn
-sync, gunicorn gthread, granian), two worker processes each; the Express
-example runs as the reference has it, one Node process. The load generator
+median over the rounds. Python apps run under four servers (gunicorn sync,
+gthread and gevent, and granian), two worker processes each; the Express
+example runs as the reference has it, one Node process. gunicorn gevent is
+the WebSocket deployment (examples/deploy/gunicorn.conf.py) serving webhooks
+too. The load generator
 shares the machine's two cores with the server under test.
 """
 
@@ -68,13 +70,16 @@ def python_command(server_kind: str, module_app: str, port: int) -> list[str]:
     if server_kind == "gunicorn gthread":
         return [PYTHON, "-m", "gunicorn", *bind, "--workers", str(WORKERS), "--worker-class", "gthread",
                 "--threads", str(THREADS), "--log-level", "warning", module_app]
+    if server_kind == "gunicorn gevent":  # examples/deploy/gunicorn.conf.py, the WebSocket deployment
+        return [PYTHON, "-m", "gunicorn", "-c", str(ROOT / "examples" / "deploy" / "gunicorn.conf.py"), *bind,
+                "--workers", str(WORKERS), "--log-level", "warning", module_app]
     if server_kind == "granian":
         return [PYTHON, "-m", "granian", "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port),
                 "--workers", str(WORKERS), "--no-access-log", "--log-level", "warning", module_app]
     raise ValueError(server_kind)
 
 
-SERVERS = ("gunicorn sync", "gunicorn gthread", "granian")
+SERVERS = ("gunicorn sync", "gunicorn gthread", "gunicorn gevent", "granian")
 
 
 def build_targets(servers: Sequence[str]) -> list[Target]:

@@ -1,7 +1,8 @@
 """WebSocket: 100, 500 and 1,000 concurrent calls, one event per second each, under gunicorn.
 
 For each gunicorn worker class (gevent, gthread) and each number of calls, a
-fresh server runs the IVR app and a separate client process
+fresh server runs the IVR app with the production configuration
+(``examples/deploy/gunicorn.conf.py``; gthread replaces its worker class) and a separate client process
 (:mod:`benchmarks.ws_client`) opens the calls at a bounded rate, then measures
 event->action latency for a fixed time. A dropped call is a connection that
 failed to open or closed before its call ended. The server's CPU use (all its
@@ -17,24 +18,24 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .common import BENCH, PYTHON, ROOT, SECRET, bench_env, free_port, server, table, verdict
+from .common import PYTHON, ROOT, SECRET, bench_env, free_port, server, table, verdict
 from .http_bench import ivr_target
 
 WORKERS = 2
+DEPLOY_CONFIG = ROOT / "examples" / "deploy" / "gunicorn.conf.py"
 WORKER_CLASSES = ("gevent", "gthread")
 LEVELS = (100, 500, 1000)
 #: Target from the issue, at 1,000 calls.
 MAX_P99_MS = 50.0
 
 
-def gunicorn_command(worker_class: str, module_app: str, port: int) -> list[str]:
-    command = [PYTHON, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(WORKERS),
-               "--worker-class", worker_class, "--log-level", "warning", "--graceful-timeout", "5"]
-    if worker_class == "gevent":
-        command += ["--worker-connections", "2000"]
-    else:  # a WebSocket holds its thread for the whole call: one thread per call, with room to spare
-        command += ["--threads", "1100"]
-    return [*command, module_app]
+def gunicorn_command(worker_class: str, port: int) -> list[str]:
+    """The production config (examples/deploy/gunicorn.conf.py), with the worker class to compare."""
+    command = [PYTHON, "-m", "gunicorn", "-c", str(DEPLOY_CONFIG), "--bind", f"127.0.0.1:{port}",
+               "--workers", str(WORKERS), "--log-level", "warning"]
+    if worker_class == "gthread":  # a WebSocket holds its thread for the whole call: one per call, and spare
+        command += ["--worker-class", "gthread", "--threads", "1100"]
+    return command
 
 
 def cpu_seconds(pgid: int) -> float:
@@ -56,8 +57,8 @@ def cpu_seconds(pgid: int) -> float:
 def run_level(worker_class: str, calls: int, seconds: float) -> dict[str, Any]:
     module_app, _ = ivr_target()
     port = free_port()
-    env = bench_env(PYTHONPATH=f"{ROOT}:{ROOT / 'examples'}")
-    with server(f"ws_{worker_class}_{calls}", gunicorn_command(worker_class, module_app, port), port, env=env) as srv:
+    env = bench_env(PYTHONPATH=f"{ROOT}:{ROOT / 'examples'}", AIFLOW_APP=module_app)
+    with server(f"ws_{worker_class}_{calls}", gunicorn_command(worker_class, port), port, env=env) as srv:
         cpu_before = cpu_seconds(srv.process.pid)
         client = subprocess.run(
             [PYTHON, "-m", "benchmarks.ws_client", f"ws://127.0.0.1:{port}/ws", "--calls", str(calls),
@@ -92,7 +93,8 @@ def report(results: dict[str, Any]) -> str:
         rows.append([r["worker_class"], r["calls"], r["sent"], r["replies"], r["p50_ms"], r["p99_ms"],
                      r["dropped"], f"{r['server_cpu_percent']:.0f}%", target])
     lines = [
-        f"WebSocket: gunicorn, {results['workers']} workers, IVR app = {results['ivr_label']};"
+        f"WebSocket: gunicorn with examples/deploy/gunicorn.conf.py, {results['workers']} workers,"
+        f" IVR app = {results['ivr_label']};"
         f" each call sends one event per second; {results['seconds']:.0f} s measured after all calls are open",
         "",
         table(["worker class", "calls", "events", "actions", "p50 ms", "p99 ms", "dropped", "server CPU", "target"],

@@ -21,14 +21,22 @@ from typing import Any
 
 import websockets
 
-#: The steady part of a call, repeated: what the platform sends turn after turn.
-TURN = (
+#: How a call begins: the greeting, then a choice in the IVR's menu.
+OPENING = (
+    ("session_start", {}),
+    ("assistant_speak", {"text": "Welcome", "duration_ms": 2400, "speech_started_at": 1700000000000}),
+    ("assistant_speech_ended", {}),
     ("user_speak", {"text": "support please"}),
-    ("assistant_speak", {"text": "Connecting", "duration_ms": 1800, "speech_started_at": 1700000004000}),
+)
+
+#: The steady part of a call, repeated: a question the menu answers, then a silence.
+TURN = (
+    ("assistant_speak", {"text": "Which one?", "duration_ms": 1800, "speech_started_at": 1700000004000}),
+    ("assistant_speech_ended", {}),
+    ("user_speak", {"text": "my router is broken"}),
+    ("assistant_speak", {"text": "Please restart", "duration_ms": 2500, "speech_started_at": 1700000008000}),
     ("assistant_speech_ended", {}),
     ("user_input_timeout", {}),
-    ("assistant_speak", {"text": "Still there?", "duration_ms": 1500, "speech_started_at": 1700000012000}),
-    ("assistant_speech_ended", {}),
 )
 
 
@@ -79,13 +87,15 @@ async def play_call(n: int, args: argparse.Namespace, t0: float, totals: Totals)
                         totals.latencies_ms.append((now - last_sent[0]) * 1000)
 
             reader = asyncio.create_task(read())
-            script = [("session_start", {})] + list(TURN)
             # stagger: call n sends at its own fraction of every second
             next_at = loop.time() + (n % 1000) / 1000
             index = 0
             while loop.time() < stop_at:
                 await asyncio.sleep(max(0.0, next_at - loop.time()))
-                event_type, fields = script[index] if index < len(script) else TURN[(index - 1) % len(TURN)]
+                if index < len(OPENING):
+                    event_type, fields = OPENING[index]
+                else:
+                    event_type, fields = TURN[(index - len(OPENING)) % len(TURN)]
                 last_sent[0] = loop.time()
                 await ws.send(message(event_type, session_id, fields))
                 if last_sent[0] >= measure_from:
