@@ -8,6 +8,7 @@ start-up with a message that names the key, not on the first phone call.
 from __future__ import annotations
 
 import math
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -23,6 +24,9 @@ from .actions import (
     tts_from_dict,
 )
 from .candidates import check_priority
+
+#: ``AIFLOW_TRUSTED_PROXIES`` once validated: None, a hop count, or networks.
+TrustedProxies = None | int | tuple[IPv4Network | IPv6Network, ...]
 
 DEFAULTS: dict[str, Any] = {
     # Accepted X-API-TOKEN values: one string, or several during a rotation.
@@ -59,6 +63,26 @@ DEFAULTS: dict[str, Any] = {
     "AIFLOW_STATE_TTL": 2 * 60 * 60,
     # Log every hook call with its result at debug level.
     "AIFLOW_TRACE": False,
+    # Where the OpenAPI 3.1 description of the webhook is served (no token
+    # needed); None disables the route.
+    "AIFLOW_OPENAPI_PATH": "/openapi.json",
+    # Time budget per event in milliseconds: skills still running when it is
+    # spent are reported as too slow and the best answer so far is sent.
+    # None runs the skills inline without a budget.
+    "AIFLOW_EVENT_BUDGET_MS": 800,
+    # Authentication failures one client may make within the window before
+    # further failures are answered 429 (None disables the limit).
+    "AIFLOW_AUTH_FAILURE_LIMIT": 10,
+    "AIFLOW_AUTH_FAILURE_WINDOW": 60,
+    # Proxies whose X-Forwarded-For is believed when naming a client: None
+    # (use the peer address), a number of proxy hops, or a list of proxy
+    # addresses or networks ("10.0.0.0/8").
+    "AIFLOW_TRUSTED_PROXIES": None,
+    # Prometheus metrics (needs the "metrics" extra) and their route.
+    "AIFLOW_METRICS": False,
+    "AIFLOW_METRICS_PATH": "/metrics",
+    # Mask phone numbers in flask-aiflow's log lines (+49******567).
+    "AIFLOW_MASK_PHONE_NUMBERS": False,
 }
 
 FALLBACK_ALLOWED_EVENTS = frozenset(
@@ -98,6 +122,15 @@ class Settings:
     fallback_events: frozenset[str]
     state_ttl: int
     trace: bool
+    openapi_path: str | None
+    #: seconds, or None for no budget
+    event_budget: float | None
+    auth_failure_limit: int | None
+    auth_failure_window: float
+    trusted_proxies: TrustedProxies
+    metrics: bool
+    metrics_path: str | None
+    mask_phone_numbers: bool
 
 
 def _names(key: str, value: Any) -> tuple[str, ...]:
@@ -175,6 +208,36 @@ def _fallback(value: Any, tts: TTS | None, barge_in: BargeInConfig | None) -> Ac
     raise ConfigurationError(f"AIFLOW_FALLBACK must be a string, an action dict or None, got {value!r}")
 
 
+def _optional_seconds(key: str, value: Any, scale: float = 1.0) -> float | None:
+    """A positive finite number (scaled to seconds), or None."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
+        raise ConfigurationError(f"{key} must be a positive number or None, got {value!r}")
+    return value * scale
+
+
+def _trusted_proxies(value: Any) -> TrustedProxies:
+    key = "AIFLOW_TRUSTED_PROXIES"
+    if value is None or value == 0:
+        return None
+    if isinstance(value, bool):
+        raise ConfigurationError(f"{key} must be None, a number of hops or a list of networks, got {value!r}")
+    if isinstance(value, int):
+        if value < 0:
+            raise ConfigurationError(f"{key} must be a number of proxy hops >= 0, got {value!r}")
+        return value
+    if isinstance(value, str) or not isinstance(value, Sequence | set | frozenset):
+        raise ConfigurationError(f"{key} must be None, a number of hops or a list of networks, got {value!r}")
+    networks = []
+    for item in value:
+        try:
+            networks.append(ip_network(item, strict=False))
+        except (TypeError, ValueError):
+            raise ConfigurationError(f"{key}: {item!r} is not an IP address or network") from None
+    return tuple(networks) or None
+
+
 def load_settings(config: Mapping[str, Any]) -> Settings:
     """Validate the ``AIFLOW_*`` keys of a Flask config."""
     skills = config["AIFLOW_SKILLS"]
@@ -212,4 +275,23 @@ def load_settings(config: Mapping[str, Any]) -> Settings:
         fallback_events=fallback_events,
         state_ttl=int(ttl),
         trace=bool(config["AIFLOW_TRACE"]),
+        openapi_path=_path("AIFLOW_OPENAPI_PATH", config["AIFLOW_OPENAPI_PATH"]),
+        event_budget=_optional_seconds("AIFLOW_EVENT_BUDGET_MS", config["AIFLOW_EVENT_BUDGET_MS"], 0.001),
+        auth_failure_limit=_optional_positive_int("AIFLOW_AUTH_FAILURE_LIMIT", config["AIFLOW_AUTH_FAILURE_LIMIT"]),
+        auth_failure_window=_window(config["AIFLOW_AUTH_FAILURE_WINDOW"]),
+        trusted_proxies=_trusted_proxies(config["AIFLOW_TRUSTED_PROXIES"]),
+        metrics=bool(config["AIFLOW_METRICS"]),
+        metrics_path=_path("AIFLOW_METRICS_PATH", config["AIFLOW_METRICS_PATH"]),
+        mask_phone_numbers=bool(config["AIFLOW_MASK_PHONE_NUMBERS"]),
     )
+
+
+def _optional_positive_int(key: str, value: Any) -> int | None:
+    return None if value is None else _positive_int(key, value)
+
+
+def _window(value: Any) -> float:
+    seconds = _optional_seconds("AIFLOW_AUTH_FAILURE_WINDOW", value)
+    if seconds is None:
+        raise ConfigurationError("AIFLOW_AUTH_FAILURE_WINDOW must be a positive number of seconds, got None")
+    return float(seconds)

@@ -8,6 +8,16 @@ winner and for the skills that proposed nothing, and saves the record. Both
 transports (webhook and WebSocket) call :meth:`Dispatcher.dispatch`, so a
 skill never knows which one carried the event.
 
+Time budget (``AIFLOW_EVENT_BUDGET_MS``): the skill calls of one event run
+in a worker thread (:mod:`flask_aiflow.workers`) while the dispatching thread
+waits at most the rest of the budget. When it runs out, the skills that
+finished are ranked as usual; the one still running is recorded as a
+``too_slow`` failure with its elapsed time, the ones after it as not run. A
+late skill writes only to its own :class:`_Run`, which nobody reads once the
+budget is spent, and the record is copied before the late skill's view of it
+could change, so nothing of the late skill reaches the stored call state,
+before or after the call's lock is released.
+
 Ranking: highest priority first; ties break by the configured skill order
 (``AIFLOW_SKILL_ORDER``, else ``AIFLOW_SKILLS``), then by skill name, then by
 the order of proposals within one skill. Never by load order or chance.
@@ -26,6 +36,7 @@ from .actions import Action, InvalidActionError, Speak, action_from_dict
 from .call import Call
 from .candidates import FLOOR, Candidate
 from .config import Settings
+from . import workers
 from .decision import (
     IGNORED,
     OUTRANKED,
@@ -40,11 +51,13 @@ from .decision import (
     WON,
     CandidateRecord,
     Decision,
+    TOO_SLOW,
     SkillFailure,
 )
 from .events import Event, SessionEnd, SessionStart, UserSpeak
 from .hookspecs import EVENT_HOOKS
 from .plugins import BoundHook, SkillInfo, SkillRegistry
+from .logs import session_id_var
 from .state import CallRecord, StateStore
 
 logger = logging.getLogger("flask_aiflow")
@@ -66,8 +79,13 @@ class _Run:
     skill: SkillInfo
     call: Call
     candidates: list[CandidateRecord] = field(default_factory=list)
-    failed: bool = False
+    failure: SkillFailure | None = None
     state_text: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def failed(self) -> bool:
+        return self.failure is not None
 
 
 class Dispatcher:
@@ -83,15 +101,84 @@ class Dispatcher:
         started = perf_counter()
         session_id = event.session.id
         decision = Decision(event.type, session_id)
-        with self.store.lock(session_id):
-            record = self._load(event, decision)
-            self._drop_stale_floor(record, decision)
-            runs = [self._run(hook, event, record, decision) for hook in self.registry.hooks_for(EVENT_HOOKS[event.type])]
-            self._decide(event, runs, record, decision)
-            self._commit(event, runs, record, decision)
-            self._persist(event, record)
+        token = session_id_var.set(session_id)
+        try:
+            with self.store.lock(session_id):
+                record = self._load(event, decision)
+                self._drop_stale_floor(record, decision)
+                hooks = self.registry.hooks_for(EVENT_HOOKS[event.type])
+                if self.settings.event_budget is None:
+                    runs = [self._run(hook, event, record) for hook in hooks]
+                    self._collect(runs, decision)
+                    unfinished: frozenset[str] = frozenset()
+                else:
+                    runs, unfinished, record = self._run_within_budget(hooks, event, record, decision, started)
+                self._decide(event, runs, record, decision)
+                self._commit(event, runs, record, decision, unfinished)
+                self._persist(event, record)
+        finally:
+            session_id_var.reset(token)
         decision.seconds = perf_counter() - started
         return decision
+
+    def _run_within_budget(
+        self, hooks: tuple[BoundHook, ...], event: Event, record: CallRecord, decision: Decision, started: float
+    ) -> tuple[list[_Run], frozenset[str], CallRecord]:
+        """Run the skills in a worker; stop waiting when the budget is spent.
+
+        Returns the finished runs, the names of the skills that did not
+        finish, and the record to commit to (a copy when a skill is late, so
+        the late skill's view of the call never changes under it).
+        """
+        if not hooks:
+            return [], frozenset(), record
+        budget = self.settings.event_budget
+        assert budget is not None
+        batch = workers.Batch(lambda index: self._run(hooks[index], event, record), len(hooks))
+        if not workers.pool().submit(batch):
+            logger.error(
+                "call %s: every skill worker is busy with skills that overran their budget; "
+                "%s answered without asking the skills",
+                event.session.id,
+                event.type,
+            )
+            self._not_run(hooks, decision, "no free skill worker (skills overran earlier budgets)")
+            return [], frozenset(hook.skill.name for hook in hooks), record
+        finished = batch.wait(budget - (perf_counter() - started))
+        runs: list[_Run] = batch.results
+        self._collect(runs, decision)
+        if finished:
+            return runs, frozenset(), record
+        late = len(runs) if batch.current == len(runs) else None
+        if late is not None:
+            hook = hooks[late]
+            elapsed = perf_counter() - batch.current_started
+            message = (
+                f"still running after {elapsed * 1000:.1f} ms when the event's "
+                f"{budget * 1000:g} ms budget was spent; its answer is ignored"
+            )
+            logger.warning("call %s: skill %r is too slow in %s: %s", event.session.id, hook.skill.name, event.type, message)
+            decision.failures.append(SkillFailure(hook.skill.name, TOO_SLOW, message, elapsed))
+            decision.timings[hook.skill.name] = elapsed
+        skipped = hooks[len(runs) + (late is not None) :]
+        if skipped:
+            self._not_run(skipped, decision, "the budget was spent")
+        unfinished = frozenset(hook.skill.name for hook in hooks[len(runs) :])
+        return runs, unfinished, record.copy()
+
+    @staticmethod
+    def _not_run(hooks: tuple[BoundHook, ...], decision: Decision, why: str) -> None:
+        names = [hook.skill.name for hook in hooks]
+        decision.not_run.extend(names)
+        decision.notes.append(f"not run ({why}): {', '.join(names)}")
+
+    @staticmethod
+    def _collect(runs: list[_Run], decision: Decision) -> None:
+        """Copy each finished run's timing and failure into the decision, in skill order."""
+        for run in runs:
+            decision.timings[run.skill.name] = run.seconds
+            if run.failure is not None:
+                decision.failures.append(run.failure)
 
     # -- the record ----------------------------------------------------------
 
@@ -138,7 +225,12 @@ class Dispatcher:
 
     # -- asking the skills ---------------------------------------------------
 
-    def _run(self, hook: BoundHook, event: Event, record: CallRecord, decision: Decision) -> _Run:
+    def _run(self, hook: BoundHook, event: Event, record: CallRecord) -> _Run:
+        """Ask one skill; everything it causes is kept in the returned run.
+
+        It may run in a worker thread after the budget is spent, so it must
+        write nothing but the run (and the log).
+        """
         skill = hook.skill
         run = _Run(skill, Call(skill.name, event, record))
         args = {"event": event, "call": run.call}
@@ -147,10 +239,10 @@ class Dispatcher:
             result = hook.function(*[args[name] for name in hook.argnames])
         except Exception as exc:  # noqa: BLE001 - one skill never takes down a call
             logger.exception("call %s: skill %r raised in %s", event.session.id, skill.name, event.type)
-            self._fail(run, decision, "raised", f"{type(exc).__name__}: {exc}")
+            run.failure = SkillFailure(skill.name, "raised", f"{type(exc).__name__}: {exc}")
             result = None
         finally:
-            decision.timings[skill.name] = perf_counter() - started
+            run.seconds = perf_counter() - started
         if self.settings.trace:
             logger.debug("trace call %s: %s.%s -> %r", event.session.id, skill.name, EVENT_HOOKS[event.type], result)
         if run.failed:
@@ -162,13 +254,8 @@ class Dispatcher:
         except _Rejected as exc:
             logger.error("call %s: skill %r: %s", event.session.id, skill.name, exc.message)
             run.candidates = []
-            self._fail(run, decision, exc.kind, exc.message)
+            run.failure = SkillFailure(skill.name, exc.kind, exc.message)
         return run
-
-    @staticmethod
-    def _fail(run: _Run, decision: Decision, kind: str, message: str) -> None:
-        run.failed = True
-        decision.failures.append(SkillFailure(run.skill.name, kind, message))
 
     @staticmethod
     def _state_text(run: _Run) -> str | None:
@@ -266,7 +353,9 @@ class Dispatcher:
 
     # -- committing state ------------------------------------------------------
 
-    def _commit(self, event: Event, runs: list[_Run], record: CallRecord, decision: Decision) -> None:
+    def _commit(
+        self, event: Event, runs: list[_Run], record: CallRecord, decision: Decision, unfinished: frozenset[str]
+    ) -> None:
         winner = decision.winner.skill if decision.winner is not None else None
         holder = record.floor["skill"] if record.floor is not None else None
         for run in runs:
@@ -282,7 +371,8 @@ class Dispatcher:
                     record.skills.pop(name, None)
                 else:
                     record.skills[name] = run.state_text
-        if holder is not None and isinstance(event, UserSpeak):
+        if holder is not None and holder not in unfinished and isinstance(event, UserSpeak):
+            # a holder that did not get to answer in time keeps its turns
             self._count_turn(holder, runs, record, decision)
 
     @staticmethod

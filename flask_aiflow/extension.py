@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask, current_app
 
@@ -14,10 +15,17 @@ from .config import DEFAULTS, Settings, load_settings
 from .decision import Decision
 from .dispatch import Dispatcher
 from .events import Event, SessionEnd, SessionStart, parse_event
+from .logs import install as install_log_filter
+from .logs import session_id_var
 from .plugins import SkillConfigError, SkillError, SkillRegistry
+from .ratelimit import AuthFailureLimiter
 from .state import MemoryStore, StateStore
 
+if TYPE_CHECKING:
+    from .metrics import Metrics
+
 logger = logging.getLogger("flask_aiflow")
+install_log_filter(logger)
 
 EXTENSION_KEY = "aiflow"
 
@@ -31,12 +39,37 @@ class AiFlowState:
     registry: SkillRegistry
     store: StateStore
     dispatcher: Dispatcher
+    limiter: AuthFailureLimiter | None = None
+    metrics: Metrics | None = None
+    _openapi_json: str | None = field(default=None, repr=False)
+
+    def openapi_json(self) -> str:
+        """The OpenAPI description of this app's webhook, as JSON text (built once)."""
+        if self._openapi_json is None:
+            from .openapi import openapi_document
+
+            settings = self.settings
+            document = openapi_document(
+                webhook_path=settings.webhook_path or "/webhook",
+                max_event_bytes=settings.max_event_bytes,
+                auth_failure_limit=settings.auth_failure_limit,
+            )
+            self._openapi_json = json.dumps(document, indent=1)
+        return self._openapi_json
 
     def handle(self, event: Event, transport: str) -> Decision:
         """Dispatch one event and tell the world (signals, debug log).
 
-        Must run inside an app context; the app is the signals' sender.
+        Must run inside an app context; the app is the signals' sender. Log
+        lines written meanwhile carry the call's session id.
         """
+        token = session_id_var.set(event.session.id)
+        try:
+            return self._handle(event, transport)
+        finally:
+            session_id_var.reset(token)
+
+    def _handle(self, event: Event, transport: str) -> Decision:
         app = current_app._get_current_object()  # type: ignore[attr-defined]
         signals.event_received.send(app, event=event, transport=transport)
         decision = self.dispatcher.dispatch(event)
@@ -82,7 +115,14 @@ class AiFlow:
     ``AIFLOW_DISABLED_SKILLS``, ``AIFLOW_SKILL_PRIORITIES``,
     ``AIFLOW_SKILL_ORDER``, ``AIFLOW_DEFAULT_TTS``,
     ``AIFLOW_DEFAULT_BARGE_IN``, ``AIFLOW_FALLBACK``,
-    ``AIFLOW_FALLBACK_EVENTS``, ``AIFLOW_STATE_TTL``, ``AIFLOW_TRACE``.
+    ``AIFLOW_FALLBACK_EVENTS``, ``AIFLOW_STATE_TTL``, ``AIFLOW_TRACE``,
+    ``AIFLOW_OPENAPI_PATH`` (where the OpenAPI description is served),
+    ``AIFLOW_EVENT_BUDGET_MS`` (time budget per event; late skills are
+    reported ``too_slow``), ``AIFLOW_AUTH_FAILURE_LIMIT`` and
+    ``AIFLOW_AUTH_FAILURE_WINDOW`` (authentication failures per client
+    before 429), ``AIFLOW_TRUSTED_PROXIES`` (whose X-Forwarded-For names the
+    client), ``AIFLOW_METRICS`` and ``AIFLOW_METRICS_PATH`` (Prometheus
+    metrics), ``AIFLOW_MASK_PHONE_NUMBERS`` (mask phone numbers in logs).
     """
 
     def __init__(
@@ -134,7 +174,17 @@ class AiFlow:
         if settings.load_entry_points:
             registry.load_entry_points()
         store = self._store if self._store is not None else MemoryStore()
-        state = AiFlowState(self, settings, registry, store, Dispatcher(registry, store, settings))
+        limiter = None
+        if settings.auth_failure_limit is not None:
+            limiter = AuthFailureLimiter(settings.auth_failure_limit, settings.auth_failure_window)
+        metrics = None
+        if settings.metrics:
+            from .metrics import Metrics
+
+            metrics = Metrics(app)
+        state = AiFlowState(
+            self, settings, registry, store, Dispatcher(registry, store, settings), limiter=limiter, metrics=metrics
+        )
         app.extensions[EXTENSION_KEY] = state
         _start_skills(app, registry)
         _report_configuration(settings, registry)

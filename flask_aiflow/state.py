@@ -44,6 +44,11 @@ class CallRecord:
             separators=(",", ":"),
         )
 
+    def copy(self) -> CallRecord:
+        """An independent copy (the skills' texts are immutable and shared)."""
+        floor = dict(self.floor) if self.floor is not None else None
+        return CallRecord(skills=dict(self.skills), floor=floor, meta=dict(self.meta))
+
     @classmethod
     def loads(cls, text: str | bytes) -> CallRecord:
         data = json.loads(text)

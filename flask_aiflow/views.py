@@ -15,11 +15,13 @@ from typing import Any, Protocol
 
 from flask import Blueprint, Response, current_app, request
 from flask_sock import Sock
+from werkzeug.exceptions import HTTPException
 
 from . import signals
 from .config import Settings
 from .events import InvalidEventError, UnknownEventTypeError, load_event
 from .extension import AiFlowState, get_state
+from .ratelimit import client_address, forwarded_for
 
 logger = logging.getLogger("flask_aiflow")
 
@@ -30,12 +32,20 @@ JSON = "application/json"
 class Rejection(Exception):
     """A request or message that is refused: HTTP-like status, code, reason."""
 
-    def __init__(self, status: int, error: str, message: str, field: str | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        error: str,
+        message: str,
+        field: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.error = error
         self.message = message
         self.field = field
+        self.headers = headers
 
     def to_dict(self) -> dict[str, Any]:
         data = {"error": self.error, "message": self.message}
@@ -71,6 +81,30 @@ def authenticate(settings: Settings, token: str | None) -> None:
         matched |= hmac.compare_digest(given, secret)
     if not matched:
         raise Rejection(401, "unauthorized", f"invalid {TOKEN_HEADER}")
+
+
+def authenticate_request(state: AiFlowState) -> None:
+    """Authenticate the current request; repeated failures from one client become 429.
+
+    The limiter is consulted only after a failure, so a valid token costs
+    nothing extra and is never refused.
+    """
+    try:
+        authenticate(state.settings, request.headers.get(TOKEN_HEADER))
+    except Rejection as rejection:
+        limiter = state.limiter
+        if rejection.status != 401 or limiter is None:
+            raise
+        client = client_address(request.remote_addr, forwarded_for(request.headers), state.settings.trusted_proxies)
+        retry_after = limiter.failure(client)
+        if retry_after is None:
+            raise
+        raise Rejection(
+            429,
+            "too_many_failures",
+            f"too many authentication failures from {client}; retry after {retry_after} s",
+            headers={"Retry-After": str(retry_after)},
+        ) from None
 
 
 def parse_message(state: AiFlowState, body: bytes | str) -> Any:
@@ -125,12 +159,12 @@ def webhook() -> Response:
     try:
         if request.method != "POST":
             raise Rejection(405, "method_not_allowed", f"use POST, not {request.method}")
-        authenticate(state.settings, request.headers.get(TOKEN_HEADER))
+        authenticate_request(state)
         body = _read_body(state.settings.max_event_bytes)
         event = parse_message(state, body)
     except Rejection as rejection:
         reject(rejection, "webhook")
-        headers = {"Allow": "POST"} if rejection.status == 405 else None
+        headers = {"Allow": "POST"} if rejection.status == 405 else rejection.headers
         return _json_response(rejection.to_dict(), rejection.status, headers)
     if event is None:
         return Response(status=204)
@@ -151,7 +185,10 @@ def _read_body(limit: int) -> bytes:
     if not _is_json(request.mimetype):
         shown = request.mimetype or "none"
         raise Rejection(415, "unsupported_media_type", f"expected Content-Type: {JSON}, got {shown}")
-    body = request.stream.read(limit + 1)
+    try:
+        body = request.stream.read(limit + 1)
+    except HTTPException as exc:  # e.g. the body ended before its Content-Length
+        raise Rejection(400, "incomplete_body", f"could not read the body: {exc.description}") from None
     if len(body) > limit:
         raise Rejection(413, "too_large", f"body exceeds the limit of {limit} bytes")
     return body
@@ -166,10 +203,10 @@ def websocket_handshake() -> Response | None:
         return None
     state = get_state()
     try:
-        authenticate(state.settings, request.headers.get(TOKEN_HEADER))
+        authenticate_request(state)
     except Rejection as rejection:
         reject(rejection, "websocket")
-        return _json_response(rejection.to_dict(), rejection.status)
+        return _json_response(rejection.to_dict(), rejection.status, rejection.headers)
     return None
 
 
@@ -231,6 +268,21 @@ def health() -> Response:
     return _json_response(body, 200 if store_ok else 503)
 
 
+# -- OpenAPI and metrics ---------------------------------------------------------------
+
+
+def openapi() -> Response:
+    """The OpenAPI 3.1 description of the webhook (no token needed: it holds no secrets)."""
+    return Response(get_state().openapi_json(), 200, mimetype=JSON)
+
+
+def metrics() -> Response:
+    state = get_state()
+    assert state.metrics is not None
+    body, content_type = state.metrics.render()
+    return Response(body, 200, content_type=content_type)
+
+
 def create_blueprint(settings: Settings) -> Blueprint:
     """The routes for one app, at the configured paths."""
     bp = Blueprint("aiflow", __name__)
@@ -247,4 +299,8 @@ def create_blueprint(settings: Settings) -> Blueprint:
         Sock().route(settings.websocket_path, bp=bp, endpoint="websocket")(websocket)
     if settings.health_path:
         bp.add_url_rule(settings.health_path, "health", health, methods=["GET"])
+    if settings.openapi_path and settings.webhook_path:
+        bp.add_url_rule(settings.openapi_path, "openapi", openapi, methods=["GET"])
+    if settings.metrics and settings.metrics_path:
+        bp.add_url_rule(settings.metrics_path, "metrics", metrics, methods=["GET"])
     return bp
