@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from flask import Blueprint, Response, current_app, request
 from flask_sock import Sock
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import Rule
 
 from . import signals
 from .config import Settings
@@ -26,6 +27,7 @@ from .ratelimit import client_address, forwarded_for
 logger = logging.getLogger("flask_aiflow")
 
 TOKEN_HEADER = "X-API-TOKEN"
+ALLOWED_METHODS = "POST, OPTIONS"
 JSON = "application/json"
 
 
@@ -107,7 +109,7 @@ def authenticate_request(state: AiFlowState) -> None:
         ) from None
 
 
-def parse_message(state: AiFlowState, body: bytes | str) -> Any:
+def parse_message(state: AiFlowState, body: bytes | str, transport: str) -> Any:
     """Decode and validate one event, or raise :class:`Rejection`.
 
     Returns None for an unknown event type (logged and signalled, not an
@@ -121,7 +123,7 @@ def parse_message(state: AiFlowState, body: bytes | str) -> Any:
         return load_event(body, max_depth=state.settings.max_json_depth)
     except UnknownEventTypeError as exc:
         logger.info("ignored an event of unknown type %r", exc.event_type)
-        signals.event_ignored.send(_app(), event_type=exc.event_type, transport=_transport())
+        signals.event_ignored.send(_app(), event_type=exc.event_type, transport=transport)
         return None
     except InvalidEventError as exc:
         raise Rejection(400, "invalid_event", str(exc), exc.field) from None
@@ -136,10 +138,6 @@ def reject(rejection: Rejection, transport: str) -> None:
 
 def _app() -> Any:
     return current_app._get_current_object()  # type: ignore[attr-defined]
-
-
-def _transport() -> str:
-    return "websocket" if request.environ.get("HTTP_UPGRADE", "").lower() == "websocket" else "webhook"
 
 
 def _json_response(data: Any, status: int, headers: dict[str, str] | None = None) -> Response:
@@ -158,13 +156,15 @@ def webhook() -> Response:
     state = get_state()
     try:
         if request.method != "POST":
+            if request.method == "OPTIONS":
+                return Response(status=204, headers={"Allow": ALLOWED_METHODS})
             raise Rejection(405, "method_not_allowed", f"use POST, not {request.method}")
         authenticate_request(state)
         body = _read_body(state.settings.max_event_bytes)
-        event = parse_message(state, body)
+        event = parse_message(state, body, "webhook")
     except Rejection as rejection:
         reject(rejection, "webhook")
-        headers = {"Allow": "POST"} if rejection.status == 405 else rejection.headers
+        headers = {"Allow": ALLOWED_METHODS} if rejection.status == 405 else rejection.headers
         return _json_response(rejection.to_dict(), rejection.status, headers)
     if event is None:
         return Response(status=204)
@@ -219,7 +219,7 @@ def handle_ws_message(state: AiFlowState, message: str | bytes) -> str | None:
     try:
         if isinstance(message, bytes):
             raise Rejection(400, "binary_frame", "binary frames are not accepted; send events as text")
-        event = parse_message(state, message)
+        event = parse_message(state, message, "websocket")
     except Rejection as rejection:
         reject(rejection, "websocket")
         return None
@@ -287,13 +287,15 @@ def create_blueprint(settings: Settings) -> Blueprint:
     """The routes for one app, at the configured paths."""
     bp = Blueprint("aiflow", __name__)
     if settings.webhook_path:
-        bp.add_url_rule(
-            settings.webhook_path,
-            "webhook",
-            webhook,
-            methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-            provide_automatic_options=True,
-        )
+        # A rule for every method, so that any method gets this view's JSON
+        # answer (405 with Allow) rather than Flask's HTML error page.
+        path = settings.webhook_path
+
+        def add_webhook_rule(setup: Any) -> None:
+            setup.app.url_map.add(Rule(path, endpoint=f"{bp.name}.webhook", methods=None))
+            setup.app.view_functions[f"{bp.name}.webhook"] = webhook
+
+        bp.record_once(add_webhook_rule)
     if settings.websocket_path:
         bp.before_request(websocket_handshake)
         Sock().route(settings.websocket_path, bp=bp, endpoint="websocket")(websocket)

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import itertools
+import os
 import uuid
 from typing import Any
 
 import pytest
 from flask import Flask
+from hypothesis import settings as hypothesis_settings
+
+# Property-based tests: moderate example counts, no per-example deadline (a
+# shared CI machine is slow at times), and in CI the same examples every run.
+hypothesis_settings.register_profile("dev", max_examples=200, deadline=None)
+hypothesis_settings.register_profile("ci", max_examples=200, deadline=None, derandomize=True, database=None)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev"))
 
 from flask_aiflow import AiFlow
 
