@@ -68,8 +68,11 @@ def _character_class(chars: str, *, negate: bool = False) -> str:
 
 #: A string with at least one character that is not whitespace.
 _NOT_BLANK_PATTERN = _character_class(_WHITESPACE, negate=True)
-_E164_PATTERN = rf"^\+[1-9][0-9]{{{E164_DIGITS[0] - 1},{E164_DIGITS[1] - 1}}}$"
-_BASE64_PATTERN = r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=|[A-Za-z0-9+/]{4})$"
+# "(?!\n)$" is the end of the string in every regex dialect: Python's "$" alone
+# also matches before a final line break, ECMA-262's does not.
+_END = r"(?!\n)$"
+_E164_PATTERN = rf"^\+[1-9][0-9]{{{E164_DIGITS[0] - 1},{E164_DIGITS[1] - 1}}}{_END}"
+_BASE64_PATTERN = rf"^(?:[A-Za-z0-9+/]{{4}})*(?:[A-Za-z0-9+/]{{2}}==|[A-Za-z0-9+/]{{3}}=|[A-Za-z0-9+/]{{4}}){_END}"
 
 
 def _inline(name: str, schema: Schema) -> Schema:
