@@ -25,8 +25,10 @@ import math
 import threading
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from ipaddress import IPv4Network, IPv6Network, ip_address
+
+from werkzeug.datastructures import Headers
 
 #: Clients whose failures are remembered at once.
 MAX_CLIENTS = 10_000
@@ -122,10 +124,7 @@ def _in(address: str, networks: tuple[Network, ...]) -> bool:
     return any(parsed in network for network in networks)
 
 
-def forwarded_for(headers: Mapping[str, str]) -> str | None:
-    """All ``X-Forwarded-For`` values of a request, joined as one list."""
-    getlist = getattr(headers, "getlist", None)
-    if getlist is not None:
-        values = getlist("X-Forwarded-For")
-        return ",".join(values) if values else None
-    return headers.get("X-Forwarded-For")
+def forwarded_for(headers: Headers) -> str | None:
+    """All ``X-Forwarded-For`` headers of a request, joined into one list."""
+    values = headers.getlist("X-Forwarded-For")
+    return ",".join(values) if values else None

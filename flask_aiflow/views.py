@@ -171,7 +171,12 @@ def webhook() -> Response:
     try:
         decision = state.handle(event, "webhook")
     except Exception:  # noqa: BLE001 - our failure, never a traceback to the caller
-        logger.exception("call %s: internal error while handling %s", event.session.id, event.type)
+        logger.exception(
+            "call %s: internal error while handling %s",
+            event.session.id,
+            event.type,
+            extra={"session_id": event.session.id},
+        )
         return _json_response({"error": "internal", "message": "internal error"}, 500)
     if decision.action is None:
         return Response(status=204)
@@ -228,7 +233,12 @@ def handle_ws_message(state: AiFlowState, message: str | bytes) -> str | None:
     try:
         decision = state.handle(event, "websocket")
     except Exception:  # noqa: BLE001
-        logger.exception("call %s: internal error while handling %s", event.session.id, event.type)
+        logger.exception(
+            "call %s: internal error while handling %s",
+            event.session.id,
+            event.type,
+            extra={"session_id": event.session.id},
+        )
         return None
     if decision.action is None:
         return None

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import requests
 from flask import current_app, request
 
 from flask_aiflow import ConfigurationError, signals, workers
@@ -22,6 +23,7 @@ from flask_aiflow.state import CallRecord
 
 from .conftest import SECRET, event, make_app
 from .helpers import make_skill, says
+from .server import gunicorn
 
 BUDGET_MS = 50
 
@@ -310,3 +312,15 @@ class TestBatch:
 def test_bad_budget_is_a_configuration_error(value: Any) -> None:
     with pytest.raises(ConfigurationError, match="AIFLOW_EVENT_BUDGET_MS"):
         make_app(AIFLOW_EVENT_BUDGET_MS=value)
+
+
+def test_a_hanging_skill_does_not_hang_a_call_served_by_gunicorn() -> None:
+    """Over real HTTP: the skill sleeps 10 s, the answer comes within the 800 ms budget (and the 5 s timeout)."""
+    with gunicorn("tests.apps.openapi_app:app") as base:
+        headers = {"X-API-TOKEN": SECRET}
+        response = requests.post(f"{base}/webhook", json=event("user_speak", "g1", text="__hang__"), headers=headers, timeout=5)
+        assert response.status_code == 200
+        assert response.json()["text"] == "You said: __hang__"
+        # the call goes on; the next event is answered as usual
+        again = requests.post(f"{base}/webhook", json=event("user_speak", "g1", text="bye"), headers=headers, timeout=5)
+        assert again.json() == {"type": "hangup", "session_id": "g1"}

@@ -1,10 +1,12 @@
-"""The app the schemathesis run serves: a skill that answers with every kind of action.
+"""The app the schemathesis run (and the budget test) serves with gunicorn.
 
-What the caller says picks the action, so generated events reach all of
-them; anything else is echoed, and an empty text gets the fallback.
+One skill answers with every kind of action: what the caller says picks the
+action, anything else is echoed, and an empty text gets the fallback. A
+second skill hangs when the caller says "__hang__".
 """
 
 import io
+import time
 import wave
 
 from flask import Flask
@@ -57,6 +59,18 @@ class EveryAction:
         return "Are you still there?"
 
 
+class Sleepy:
+    AIFLOW_NAME = "sleepy"
+    AIFLOW_PRIORITY = 90
+
+    @hookimpl
+    def aiflow_user_speak(self, event, call):
+        if "__hang__" in event.text:
+            time.sleep(10)
+            return "Sorry for the wait"
+        return None
+
+
 app = Flask(__name__)
 app.config.update(
     AIFLOW_SHARED_SECRET="test-secret",
@@ -66,4 +80,4 @@ app.config.update(
     # 401 each time; the limiter (tested on its own) would soon answer 429.
     AIFLOW_AUTH_FAILURE_LIMIT=None,
 )
-AiFlow(app, skills=[EveryAction()])
+AiFlow(app, skills=[EveryAction(), Sleepy()])
