@@ -57,13 +57,15 @@ class Batch:
         self._context = contextvars.copy_context()
 
     def run(self) -> None:
-        """Worker side: run every call unless cancelled; never raises."""
+        """Worker side: run every call unless cancelled; never raises. Then call :meth:`finish`."""
         try:
             self._context.run(self._run)
         except BaseException as exc:  # noqa: BLE001 - reported to the waiting thread
             self.error = exc
-        finally:
-            self._done.release()
+
+    def finish(self) -> None:
+        """Wake the waiting thread."""
+        self._done.release()
 
     def _run(self) -> None:
         for index in range(self.count):
@@ -129,8 +131,11 @@ class WorkerPool:
             if batch is None:
                 return
             batch.run()
+            # Count this worker idle before waking the waiting thread, so that
+            # the thread it wakes does not have to wait for the GIL meanwhile.
             with self._lock:
                 self._idle += 1
+            batch.finish()
 
     @property
     def threads(self) -> int:
