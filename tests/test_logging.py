@@ -23,7 +23,13 @@ class TestSessionId:
         def boom(event: Any, call: Any) -> None:
             raise RuntimeError("kaputt")
 
-        app = make_app(make_skill("boom", user_speak=boom), AIFLOW_EVENT_BUDGET_MS=budget, AIFLOW_TRACE=True)
+        app = make_app(
+            make_skill("boom", user_speak=boom),
+            make_skill("echo", user_speak=lambda event, call: "hi"),
+            AIFLOW_EVENT_BUDGET_MS=budget,
+            AIFLOW_TRACE=True,
+        )
+        caplog.clear()
         with caplog.at_level(logging.DEBUG, "flask_aiflow"):
             app.test_client().post("/webhook", json=event("user_speak", "call-42"), headers={"X-API-TOKEN": SECRET})
         lines = [r for r in caplog.records if r.name == "flask_aiflow"]

@@ -289,3 +289,46 @@ def test_every_answer_of_the_built_in_paths_validates() -> None:
     ]
     for body in bodies:
         ACTIONS[body["type"]].validate(body)
+
+
+def test_every_answer_of_the_built_in_skills_validates(tmp_path: Any) -> None:
+    """greeting (open and closed, with its hang-up), audio (clips on events) and goodbye (with its hang-up)."""
+    from datetime import datetime, timezone
+
+    (tmp_path / "notice.wav").write_bytes(tiny_wav())
+    clock = {"now": datetime(2025, 6, 2, 10, 0, tzinfo=timezone.utc)}  # a Monday
+    app = make_app(
+        AIFLOW_LOAD_ENTRY_POINTS=True,
+        AIFLOW_SKILLS=["greeting", "audio", "goodbye"],
+        AIFLOW_GREETING={
+            "text": "Welcome!",
+            "tts": {"provider": "azure", "language": "en-US", "voice": "en-US-JennyNeural"},
+            "barge_in": {"strategy": "minimum_characters", "minimum_characters": 3, "allow_after_ms": 200},
+            "user_input_timeout_seconds": 8,
+            "time_zone": "UTC",
+            "hours": {"mon-fri": "09:00-17:00"},
+            "closed": {"ssml": "<speak>We are closed.</speak>", "then_hangup": True},
+            "clock": lambda: clock["now"],
+        },
+        AIFLOW_AUDIO={"folder": str(tmp_path), "clips": {"notice": "notice.wav"},
+                      "play_on": {"user_input_timeout": "notice"}},
+        AIFLOW_GOODBYE={"farewell": {"text": "Bye!", "tts": {"provider": "eleven_labs", "voice": "v1"}}},
+    )
+    client = app.test_client()
+
+    def send(type_: str, session_id: str, **fields: Any) -> Any:
+        response = client.post("/webhook", json=event(type_, session_id, **fields), headers={"X-API-TOKEN": SECRET})
+        assert response.status_code in (200, 204)
+        return response.get_json() if response.status_code == 200 else None
+
+    answers = [
+        send("session_start", "open"),
+        send("user_input_timeout", "open"),
+        send("user_speak", "open", text="OK, bye!"),
+        send("assistant_speech_ended", "open"),
+    ]
+    clock["now"] = datetime(2025, 6, 1, 10, 0, tzinfo=timezone.utc)  # a Sunday: closed
+    answers += [send("session_start", "closed"), send("assistant_speech_ended", "closed")]
+    assert [answer["type"] for answer in answers] == ["speak", "audio", "speak", "hangup", "speak", "hangup"]
+    for answer in answers:
+        ACTIONS[answer["type"]].validate(answer)
