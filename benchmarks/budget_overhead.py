@@ -4,10 +4,11 @@
 
 Dispatches the same user_speak event of one call through the full pipeline
 (state load and save, every skill, ranking, signals) with
-``AIFLOW_EVENT_BUDGET_MS = None`` (skills run inline) and ``= 800`` (skills
-run in a worker thread while the request thread waits), interleaved over
+``AIFLOW_EVENT_BUDGET_MS = None`` (skills run inline), ``= 800`` (skills run
+in a worker thread while the request thread waits) and ``= 800`` with skills
+that declare ``AIFLOW_INLINE = True`` (no hand-over), interleaved over
 several rounds, and prints the median microseconds per event of each and the
-difference. The skills are trivial, so the figures are the framework's own.
+differences. The skills are trivial, so the figures are the framework's own.
 """
 
 from __future__ import annotations
@@ -23,21 +24,26 @@ from flask_aiflow import AiFlow, hookimpl
 from flask_aiflow.events import parse_event
 
 
-def make_skill(index: int) -> SimpleNamespace:
+def make_skill(index: int, inline: bool) -> SimpleNamespace:
     def user_speak(event, call):  # noqa: ANN001, ANN202
         return f"skill {index} heard {event.text}" if index == 0 else None
 
-    return SimpleNamespace(AIFLOW_NAME=f"skill{index}", aiflow_user_speak=hookimpl(user_speak))
+    return SimpleNamespace(
+        AIFLOW_NAME=f"skill{index}",
+        AIFLOW_PRIORITY=50 + index,
+        AIFLOW_INLINE=inline,
+        aiflow_user_speak=hookimpl(user_speak),
+    )
 
 
-def make_app(skills: int, budget_ms: float | None) -> Flask:
-    app = Flask(f"overhead_{budget_ms}")
+def make_app(skills: int, budget_ms: float | None, inline: bool = False) -> Flask:
+    app = Flask(f"overhead_{budget_ms}_{inline}")
     app.config.update(
         AIFLOW_SHARED_SECRET="x",
         AIFLOW_LOAD_ENTRY_POINTS=False,
         AIFLOW_EVENT_BUDGET_MS=budget_ms,
     )
-    AiFlow(app, skills=[make_skill(i) for i in range(skills)])
+    AiFlow(app, skills=[make_skill(i, inline) for i in range(skills)])
     return app
 
 
@@ -60,16 +66,21 @@ def main() -> None:
     parser.add_argument("--skills", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=7)
     args = parser.parse_args()
-    inline, budget = make_app(args.skills, None), make_app(args.skills, 800)
-    results: dict[str, list[float]] = {"inline": [], "budget": []}
+    apps = {
+        "no budget": make_app(args.skills, None),
+        "budget, worker": make_app(args.skills, 800),
+        "budget, AIFLOW_INLINE skills": make_app(args.skills, 800, inline=True),
+    }
+    results: dict[str, list[float]] = {name: [] for name in apps}
     for _ in range(args.rounds):
-        results["inline"].append(per_event_us(inline, args.events))
-        results["budget"].append(per_event_us(budget, args.events))
-    a, b = statistics.median(results["inline"]), statistics.median(results["budget"])
-    print(f"{args.skills} skills, {args.events} events x {args.rounds} rounds, median per event:")
-    print(f"  no budget (inline):       {a:7.1f} us")
-    print(f"  800 ms budget (worker):   {b:7.1f} us")
-    print(f"  cost of the budget:       {b - a:7.1f} us per event")
+        for name, app in apps.items():
+            results[name].append(per_event_us(app, args.events))
+    medians = {name: statistics.median(values) for name, values in results.items()}
+    base = medians["no budget"]
+    print(f"{args.skills} skills, {args.events} events x {args.rounds} rounds, median us per event:")
+    for name, value in medians.items():
+        extra = "" if name == "no budget" else f"  ({value - base:+.1f} us)"
+        print(f"  {name:30} {value:7.1f}{extra}")
 
 
 if __name__ == "__main__":

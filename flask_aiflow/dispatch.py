@@ -127,32 +127,45 @@ class Dispatcher:
     ) -> tuple[list[_Run], frozenset[str], CallRecord]:
         """Run the skills in a worker; stop waiting when the budget is spent.
 
-        Returns the finished runs, the names of the skills that did not
-        finish, and the record to commit to (a copy when a skill is late, so
-        the late skill's view of the call never changes under it).
+        Skills that declare ``AIFLOW_INLINE = True`` (quick, pure computation)
+        run in this thread meanwhile; when every skill of the event does,
+        nothing is handed over at all. Returns the finished runs in skill
+        order, the names of the skills that did not finish, and the record to
+        commit to (a copy when a skill is late, so the late skill's view of
+        the call never changes under it).
         """
-        if not hooks:
-            return [], frozenset(), record
+        guarded = tuple(hook for hook in hooks if not hook.skill.inline)
+        if not guarded:
+            runs = [self._run(hook, event, record) for hook in hooks]
+            self._collect(runs, decision)
+            return runs, frozenset(), record
         budget = self.settings.event_budget
         assert budget is not None
-        batch = workers.Batch(lambda index: self._run(hooks[index], event, record), len(hooks))
-        if not workers.pool().submit(batch):
+        batch = workers.Batch(lambda index: self._run(guarded[index], event, record), len(guarded))
+        submitted = workers.pool().submit(batch)
+        # the inline skills run while the worker wakes up
+        inline = {hook.skill.name: self._run(hook, event, record) for hook in hooks if hook.skill.inline}
+        if not submitted:
             logger.error(
                 "call %s: every skill worker is busy with skills that overran their budget; "
-                "%s answered without asking the skills",
+                "%s answered without asking %s",
                 event.session.id,
                 event.type,
+                ", ".join(hook.skill.name for hook in guarded),
             )
-            self._not_run(hooks, decision, "no free skill worker (skills overran earlier budgets)")
-            return [], frozenset(hook.skill.name for hook in hooks), record
+            runs = self._in_order(hooks, inline)
+            self._collect(runs, decision)
+            self._not_run(guarded, decision, "no free skill worker (skills overran earlier budgets)")
+            return runs, frozenset(hook.skill.name for hook in guarded), record
         finished = batch.wait(budget - (perf_counter() - started))
-        runs: list[_Run] = batch.results
+        done: list[_Run] = batch.results
+        runs = self._in_order(hooks, inline, done) if inline else done
         self._collect(runs, decision)
         if finished:
             return runs, frozenset(), record
-        late = len(runs) if batch.current == len(runs) else None
+        late = len(done) if batch.current == len(done) else None
         if late is not None:
-            hook = hooks[late]
+            hook = guarded[late]
             elapsed = perf_counter() - batch.current_started
             message = (
                 f"still running after {elapsed * 1000:.1f} ms when the event's "
@@ -163,11 +176,17 @@ class Dispatcher:
             )
             decision.failures.append(SkillFailure(hook.skill.name, TOO_SLOW, message, elapsed))
             decision.timings[hook.skill.name] = elapsed
-        skipped = hooks[len(runs) + (late is not None) :]
+        skipped = guarded[len(done) + (late is not None) :]
         if skipped:
             self._not_run(skipped, decision, "the budget was spent")
-        unfinished = frozenset(hook.skill.name for hook in hooks[len(runs) :])
+        unfinished = frozenset(hook.skill.name for hook in guarded[len(done) :])
         return runs, unfinished, record.copy()
+
+    @staticmethod
+    def _in_order(hooks: tuple[BoundHook, ...], inline: dict[str, _Run], done: Sequence[_Run] = ()) -> list[_Run]:
+        """The finished runs in the skills' order."""
+        by_name = {**inline, **{run.skill.name: run for run in done}}
+        return [by_name[hook.skill.name] for hook in hooks if hook.skill.name in by_name]
 
     @staticmethod
     def _not_run(hooks: tuple[BoundHook, ...], decision: Decision, why: str) -> None:

@@ -270,6 +270,85 @@ class TestWhereSkillsRun:
         assert hang.finished.wait(30)
 
 
+def inline(skill: Any) -> Any:
+    skill.AIFLOW_INLINE = True
+    return skill
+
+
+class TestInlineSkills:
+    def test_inline_skills_run_in_the_request_thread_and_the_others_in_a_worker(self) -> None:
+        threads: dict[str, Any] = {}
+
+        def note(name: str) -> Any:
+            def hook(event: Any, call: Any) -> None:
+                threads[name] = threading.current_thread()
+
+            return hook
+
+        app = make_app(
+            inline(make_skill("pure", user_speak=note("pure"))),
+            make_skill("remote", user_speak=note("remote")),
+            AIFLOW_EVENT_BUDGET_MS=1000,
+        )
+        dispatch(app, event("user_speak", "i1"))
+        assert threads["pure"] is threading.current_thread()
+        assert threads["remote"] is not threading.current_thread()
+
+    def test_an_event_of_inline_skills_only_is_not_handed_over(self) -> None:
+        seen: list[Any] = []
+        app = make_app(
+            inline(make_skill("a", user_speak=lambda event, call: seen.append(threading.current_thread()))),
+            inline(make_skill("b", user_speak=lambda event, call: seen.append(threading.current_thread()))),
+            AIFLOW_EVENT_BUDGET_MS=1000,
+        )
+        dispatch(app, event("user_speak", "i2"))
+        assert seen == [threading.current_thread()] * 2
+
+    def test_inline_answers_count_when_a_guarded_skill_is_too_slow(self, hang: Hang) -> None:
+        app = make_app(
+            make_skill("slow", 90, user_speak=hang.hook),
+            inline(make_skill("pure", 40, user_speak=says("pure answer"))),
+            make_skill("after", 30, user_speak=says("after")),
+            AIFLOW_EVENT_BUDGET_MS=BUDGET_MS,
+            AIFLOW_SKILL_ORDER=["slow", "pure", "after"],
+        )
+        decision = dispatch(app, event("user_speak", "i3"))
+        assert decision.action.text == "pure answer"
+        assert [(f.skill, f.kind) for f in decision.failures] == [("slow", TOO_SLOW)]
+        assert decision.not_run == ["after"]
+        assert set(decision.timings) == {"slow", "pure"}
+        hang.finish()
+
+    def test_inline_skills_still_answer_when_no_worker_is_free(self, monkeypatch: Any) -> None:
+        monkeypatch.setattr(workers, "_pool", workers.WorkerPool(max_workers=0))
+        app = make_app(
+            make_skill("remote", 90, user_speak=says("remote")),
+            inline(make_skill("pure", user_speak=says("pure"))),
+            AIFLOW_EVENT_BUDGET_MS=BUDGET_MS,
+        )
+        decision = dispatch(app, event("user_speak", "i4"))
+        assert decision.action.text == "pure"
+        assert decision.not_run == ["remote"]
+
+    def test_inline_must_be_a_bool(self) -> None:
+        from flask_aiflow import SkillError
+
+        skill = make_skill("odd", user_speak=says("x"))
+        skill.AIFLOW_INLINE = "yes"
+        with pytest.raises(SkillError, match="AIFLOW_INLINE"):
+            make_app(skill)
+
+    def test_the_built_in_skills_are_inline(self) -> None:
+        app = make_app(
+            AIFLOW_LOAD_ENTRY_POINTS=True,
+            AIFLOW_SKILLS=["greeting", "goodbye"],
+            AIFLOW_GREETING={"text": "Hi"},
+        )
+        registry = app.extensions["aiflow"].registry
+        assert registry.get("greeting").inline and registry.get("goodbye").inline
+        assert registry.get("greeting").to_dict()["inline"] is True
+
+
 class TestBatch:
     def test_results_after_the_cancel_are_never_seen(self) -> None:
         gate = threading.Event()
