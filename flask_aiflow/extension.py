@@ -82,7 +82,9 @@ class AiFlow:
     ``AIFLOW_DISABLED_SKILLS``, ``AIFLOW_SKILL_PRIORITIES``,
     ``AIFLOW_SKILL_ORDER``, ``AIFLOW_DEFAULT_TTS``,
     ``AIFLOW_DEFAULT_BARGE_IN``, ``AIFLOW_FALLBACK``,
-    ``AIFLOW_FALLBACK_EVENTS``, ``AIFLOW_STATE_TTL``, ``AIFLOW_TRACE``.
+    ``AIFLOW_FALLBACK_EVENTS``, ``AIFLOW_STATE_TTL``, ``AIFLOW_TRACE``,
+    ``AIFLOW_CONSOLE``, ``AIFLOW_CONSOLE_PATH``,
+    ``AIFLOW_CONSOLE_ALLOW_PRODUCTION``.
     """
 
     def __init__(
@@ -139,9 +141,13 @@ class AiFlow:
         _start_skills(app, registry)
         _report_configuration(settings, registry)
 
+        from .cli import aiflow_cli
+        from .console import register_console
         from .views import create_blueprint
 
         app.register_blueprint(create_blueprint(settings))
+        app.cli.add_command(aiflow_cli)
+        register_console(app)
 
     # -- access ----------------------------------------------------------------
 
