@@ -8,6 +8,7 @@ app that fails to start, and ``schema`` / ``new-skill`` work without an app.
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -147,7 +148,8 @@ def new_skill_command(name: str, directory: Path) -> None:
 
 HELP = (
     "Type what the caller says and press Enter. An empty line is silence, "
-    "'/barge TEXT' interrupts the assistant, '/end' lets its speech end, '/bye' hangs up."
+    "'/barge [MS] TEXT' speaks MS milliseconds (default 0) into the assistant's prompt, "
+    "'/end' lets its speech end, '/bye' hangs up."
 )
 
 
@@ -161,7 +163,8 @@ def call_command(from_: str, to: str, transport: str, decisions: bool) -> None:
     app = _app()
     click.echo(f"Calling {app.name} from {from_} to {to} ({transport}, in process).")
     click.echo(HELP)
-    stdin = click.get_text_stream("stdin")
+    stdin = sys.stdin
+    interactive = stdin.isatty()
     try:
         call = CallSimulator(app, transport=transport).start_call(from_=from_, to=to)
         _show(call.greeting, decisions)
@@ -169,10 +172,12 @@ def call_command(from_: str, to: str, transport: str, decisions: bool) -> None:
             click.echo(click.style("caller> ", bold=True), nl=False)
             line = stdin.readline()
             if not line:  # end of input: the caller hangs up
-                click.echo()
+                click.echo("/bye")
                 _show(call.hang_up(), decisions)
                 break
             line = line.strip()
+            if not interactive:  # show piped input as if it had been typed
+                click.echo(line)
             try:
                 turn = _step(call, line)
             except (TransportError, ProtocolViolation):
@@ -196,7 +201,11 @@ def _step(call: Any, line: str) -> Turn | None:
         click.echo(HELP)
         return None
     if line.startswith("/barge"):
-        return call.barge_in(line.removeprefix("/barge").strip())  # type: ignore[no-any-return]
+        words = line.removeprefix("/barge").split(maxsplit=1)
+        after_ms = 0
+        if words and words[0].isdigit():
+            after_ms = int(words.pop(0))
+        return call.barge_in(" ".join(words), after_ms=after_ms)  # type: ignore[no-any-return]
     if not line:
         return call.silence()  # type: ignore[no-any-return]
     return call.say(line)  # type: ignore[no-any-return]
@@ -214,7 +223,7 @@ def _show(turn: Turn, decisions: bool) -> None:
                 line = f"[{describe_action(action)}]"
             click.echo(click.style("assistant: ", fg="cyan", bold=True) + line)
         decision = exchange.decision
-        if decisions and decision is not None and (action is not None or decision.failures or exchange is turn.main):
+        if decisions and decision is not None and (action is not None or decision.failures or decision.candidates):
             click.echo(click.style(f"  {_decision_line(exchange.event['type'], decision)}", dim=True))
             for failure in decision.failures:
                 click.echo(click.style(f"  ! {failure.skill} {failure.kind}: {failure.message}", fg="red"))
