@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import time
 import uuid
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -183,7 +184,9 @@ class SimulatedCall(Expectations):
         self.ended = False
         self.end_reason: str | None = None
         self.clock_ms = clock_ms if clock_ms is not None else int(time.time() * 1000)
-        self._closed = False
+        # A call that is dropped without being closed still releases its
+        # connection (and the thread of an in-process WebSocket).
+        self._finalizer = weakref.finalize(self, channel.close)
 
     @property
     def session_id(self) -> str:
@@ -218,9 +221,8 @@ class SimulatedCall(Expectations):
         self.close()
 
     def close(self) -> None:
-        if not self._closed:
-            self._closed = True
-            self.channel.close()
+        """Close the connection (without sending ``session_end``); safe to repeat."""
+        self._finalizer()
 
     # -- the caller's steps ------------------------------------------------------
 
