@@ -24,7 +24,7 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import Any, ClassVar, TypeVar
 
-from .events import _describe
+from .events import _describe, _quote
 from .wav import FFMPEG_HINT, REQUIRED, NotWavError, WavInfo, inspect_wav, inspect_wav_reader
 
 __all__ = [
@@ -296,6 +296,8 @@ class Action:
     session_id: str | None = None
 
     def __post_init__(self) -> None:
+        if type(self) is Action:
+            raise TypeError("Action is abstract; use Speak, Audio, Hangup, Transfer or BargeIn")
         _check_session_id(self.session_id)
 
     def to_dict(self) -> dict[str, Any]:
@@ -541,7 +543,7 @@ class Audio(Action):
         source = f"{os.fspath(path)}: "
         try:
             stat = os.stat(path)
-            encoded = _encoded_file(os.fspath(path), stat.st_mtime_ns, stat.st_size)
+            encoded = _encoded_file(os.path.abspath(path), stat.st_mtime_ns, stat.st_size)
         except OSError as exc:
             hint = ""
             if isinstance(path, str) and path.startswith("UklGR"):
@@ -724,7 +726,7 @@ def action_from_dict(data: Mapping[str, Any]) -> Action:
     cls = ACTION_TYPES.get(action_type)
     if cls is None:
         raise InvalidActionError(
-            "type", f"unknown action type {_describe(action_type)}; expected one of {', '.join(ACTION_TYPES)}"
+            "type", f"unknown action type {_quote(action_type)}; expected one of {', '.join(ACTION_TYPES)}"
         )
     allowed, required = _SCHEMAS[action_type]
     _check_keys(data, allowed, f"a {action_type} action")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -124,7 +123,3 @@ class Call:
 
     def floor_change(self) -> tuple[str, int | None] | None:
         return self._floor_op
-
-    @staticmethod
-    def now() -> float:
-        return time.time()

@@ -18,6 +18,7 @@ FALLBACK  0-19       fallbacks (the configured fallback answers at 0)
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -67,12 +68,20 @@ class Candidate:
     :param action: the proposed action (its ``session_id`` may be left unset).
     :param priority: overrides the skill's default priority when given.
     :param reason: a short note for the decision record ("menu option 2").
+    :param then: follow-up actions, each delivered on a following
+        ``assistant_speech_ended`` if this candidate wins (an HTTP response
+        carries one action): e.g. ``Candidate(speak("Bye!"), then=[hangup()])``.
+        Any other action sent in between cancels the rest.
     """
 
-    action: Action
+    action: Action | str | Mapping[str, Any]
     priority: int | None = None
     reason: str = ""
+    then: Sequence[Action | str | Mapping[str, Any]] = ()
 
     def __post_init__(self) -> None:
         if self.priority is not None:
             check_priority(self.priority)
+        if isinstance(self.then, str | Mapping) or not isinstance(self.then, Sequence):
+            raise ValueError(f"then must be a list of actions, got {self.then!r}")
+        object.__setattr__(self, "then", tuple(self.then))

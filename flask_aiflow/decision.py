@@ -40,6 +40,10 @@ class CandidateRecord:
     reason: str = ""
     outcome: str = OUTRANKED
     lost_to: str | None = None
+    #: follow-up actions to deliver on later ``assistant_speech_ended`` events
+    then: tuple[Action, ...] = ()
+    #: True for a follow-up of an earlier winner, delivered now
+    followup: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -52,6 +56,10 @@ class CandidateRecord:
             data["reason"] = self.reason
         if self.lost_to:
             data["lost_to"] = self.lost_to
+        if self.then:
+            data["then"] = [action.to_dict() for action in self.then]
+        if self.followup:
+            data["followup"] = True
         return data
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from time import perf_counter
 from typing import Any
@@ -42,7 +42,7 @@ from .decision import (
     Decision,
     SkillFailure,
 )
-from .events import Event, SessionEnd, SessionStart, UserSpeak
+from .events import AssistantSpeechEnded, Event, SessionEnd, SessionStart, UserSpeak
 from .hookspecs import EVENT_HOOKS
 from .plugins import BoundHook, SkillInfo, SkillRegistry
 from .state import CallRecord, StateStore
@@ -98,16 +98,16 @@ class Dispatcher:
     def _load(self, event: Event, decision: Decision) -> CallRecord:
         if isinstance(event, SessionStart):
             return self._new_record(event)
-        text = self.store.load(event.session.id)
-        if text is None:
-            decision.notes.append("no state for this call: started afresh")
-            return self._new_record(event)
         try:
-            return CallRecord.loads(text)
-        except (ValueError, KeyError, TypeError) as exc:
+            record = self.store.load_record(event.session.id)
+        except ValueError as exc:
             logger.error("call %s: stored state is unreadable (%s); started afresh", event.session.id, exc)
             decision.notes.append("stored state was unreadable: started afresh")
             return self._new_record(event)
+        if record is None:
+            decision.notes.append("no state for this call: started afresh")
+            return self._new_record(event)
+        return record
 
     def _drop_stale_floor(self, record: CallRecord, decision: Decision) -> None:
         if record.floor is None:
@@ -134,30 +134,31 @@ class Dispatcher:
             return
         record.meta["last_event"] = event.type
         record.meta["last_event_at"] = time.time()
-        self.store.save(event.session.id, record.dumps(), self.settings.state_ttl)
+        self.store.save_record(event.session.id, record, self.settings.state_ttl)
 
     # -- asking the skills ---------------------------------------------------
 
     def _run(self, hook: BoundHook, event: Event, record: CallRecord, decision: Decision) -> _Run:
         skill = hook.skill
-        run = _Run(skill, Call(skill.name, event, record))
-        args = {"event": event, "call": run.call}
+        call = Call(skill.name, event, record)
+        run = _Run(skill, call)
         started = perf_counter()
         try:
-            result = hook.function(*[args[name] for name in hook.argnames])
+            result = hook.invoke(event, call)
         except Exception as exc:  # noqa: BLE001 - one skill never takes down a call
+            decision.timings[skill.name] = perf_counter() - started
             logger.exception("call %s: skill %r raised in %s", event.session.id, skill.name, event.type)
             self._fail(run, decision, "raised", f"{type(exc).__name__}: {exc}")
-            result = None
-        finally:
-            decision.timings[skill.name] = perf_counter() - started
+            return run
+        decision.timings[skill.name] = perf_counter() - started
         if self.settings.trace:
             logger.debug("trace call %s: %s.%s -> %r", event.session.id, skill.name, EVENT_HOOKS[event.type], result)
-        if run.failed:
-            return run
+        if result is None and not call.touched_state:
+            return run  # the common case: an observer that neither proposed nor touched state
         try:
-            run.candidates = self._candidates(result, run, event, record)
-            if run.call.touched_state:
+            if result is not None:
+                run.candidates = self._candidates(result, run, event, record)
+            if call.touched_state:
                 run.state_text = self._state_text(run)
         except _Rejected as exc:
             logger.error("call %s: skill %r: %s", event.session.id, skill.name, exc.message)
@@ -186,14 +187,16 @@ class Dispatcher:
         candidates = []
         for item in items:
             priority, reason = skill.priority, ""
+            then: Sequence[Action | str | Mapping[str, Any]] = ()
             if isinstance(item, Candidate):
                 if item.priority is not None:
                     priority = max(0, item.priority + skill.shift)
-                reason, item = item.reason, item.action
+                reason, then, item = item.reason, item.then, item.action
             if holds_floor:
                 priority = max(priority, FLOOR)
             action = self._action(item, event)
-            candidates.append(CandidateRecord(skill.name, priority, action, reason))
+            followups = tuple(self._action(next_item, event) for next_item in then)
+            candidates.append(CandidateRecord(skill.name, priority, action, reason, then=followups))
         return candidates
 
     def _action(self, item: Any, event: Event) -> Action:
@@ -236,8 +239,10 @@ class Dispatcher:
             decision.candidates = ranked
             decision.rule = RULE_SESSION_END
             return
-        order = {run.skill.name: (run.skill.order, run.skill.name) for run in runs}
-        keyed = [(-c.priority, *order[c.skill], index, c) for index, c in enumerate(ranked)]
+        followup = self._followup(event, record, decision)
+        if followup is not None:
+            ranked.insert(0, followup)
+        keyed = [(-c.priority, *self._order(c.skill), index, c) for index, c in enumerate(ranked)]
         keyed.sort(key=lambda k: k[:4])
         decision.candidates = [k[4] for k in keyed]
         if not keyed:
@@ -257,6 +262,31 @@ class Dispatcher:
             loser.outcome = OUTRANKED
             loser.lost_to = winner.skill
 
+    def _order(self, name: str) -> tuple[int, str]:
+        info = self.registry.get(name)
+        return (info.order if info is not None else len(self.settings.skill_order), name)
+
+    def _followup(self, event: Event, record: CallRecord, decision: Decision) -> CandidateRecord | None:
+        """The next follow-up of an earlier winner, due now that speech ended."""
+        pending = record.pending
+        if pending is None or not isinstance(event, AssistantSpeechEnded):
+            return None
+        try:
+            first, *rest = (action_from_dict(data) for data in pending["actions"])
+        except (InvalidActionError, ValueError, KeyError, TypeError) as exc:
+            logger.error("call %s: dropped unreadable follow-ups: %s", event.session.id, exc)
+            record.pending = None
+            decision.notes.append("follow-ups were unreadable: dropped")
+            return None
+        return CandidateRecord(
+            pending["skill"],
+            pending["priority"],
+            first.with_session(event.session.id),
+            "follow-up",
+            then=tuple(rest),
+            followup=True,
+        )
+
     @staticmethod
     def _tie_rule(first: tuple[Any, ...], second: tuple[Any, ...]) -> str:
         for position, rule in ((0, RULE_PRIORITY), (1, RULE_ORDER), (2, RULE_NAME)):
@@ -267,13 +297,14 @@ class Dispatcher:
     # -- committing state ------------------------------------------------------
 
     def _commit(self, event: Event, runs: list[_Run], record: CallRecord, decision: Decision) -> None:
-        winner = decision.winner.skill if decision.winner is not None else None
+        winner = decision.winner
         holder = record.floor["skill"] if record.floor is not None else None
+        self._update_followups(record, decision)
         for run in runs:
             if run.failed:
                 continue
             name = run.skill.name
-            kept = not run.candidates or name == winner
+            kept = not run.candidates or any(candidate is winner for candidate in run.candidates)
             change = run.call.floor_change()
             if change is not None:
                 self._change_floor(name, change, kept, record, decision)
@@ -284,6 +315,23 @@ class Dispatcher:
                     record.skills[name] = run.state_text
         if holder is not None and isinstance(event, UserSpeak):
             self._count_turn(holder, runs, record, decision)
+
+    @staticmethod
+    def _update_followups(record: CallRecord, decision: Decision) -> None:
+        """Sending an action starts its winner's follow-ups and cancels any others."""
+        if decision.action is None:
+            return  # nothing was said: pending follow-ups stay due
+        winner = decision.winner
+        if record.pending is not None and (winner is None or not winner.followup):
+            decision.notes.append(f"follow-ups of {record.pending['skill']} cancelled by a new action")
+        if winner is None or not winner.then:
+            record.pending = None
+            return
+        record.pending = {
+            "skill": winner.skill,
+            "priority": winner.priority,
+            "actions": [action.to_dict() for action in winner.then],
+        }
 
     @staticmethod
     def _change_floor(

@@ -72,7 +72,12 @@ class UnknownEventTypeError(InvalidEventError):
     def __init__(self, event_type: str) -> None:
         self.event_type = event_type
         known = ", ".join(EVENT_TYPES)
-        super().__init__("type", f"unknown event type {_describe(event_type)}; known types: {known}")
+        super().__init__("type", f"unknown event type {_quote(event_type)}; known types: {known}")
+
+
+def _quote(text: str, limit: int = 40) -> str:
+    """A string as a JSON literal for messages, shortened and ASCII-only (safe to log)."""
+    return json.dumps(text if len(text) <= limit else text[: limit - 3] + "...")
 
 
 def _describe(value: Any) -> str:
@@ -82,8 +87,7 @@ def _describe(value: Any) -> str:
     if value is True or value is False:
         return f"{'true' if value else 'false'} (boolean)"
     if isinstance(value, str):
-        shown = value if len(value) <= 40 else value[:37] + "..."
-        return f"{json.dumps(shown)} (string)"
+        return f"{_quote(value)} (string)"
     if isinstance(value, (int, float)):
         text = repr(value)
         if len(text) > 40:
@@ -481,7 +485,7 @@ def decode_json(body: bytes | bytearray | str, *, max_depth: int = 32) -> Any:
     :raises InvalidEventError: with ``field="body"``, for any bad input.
     """
     text = _to_text(body)
-    if not text.strip():
+    if not text or text.isspace():
         raise InvalidEventError("body", "empty; expected a JSON object")
     if _nesting_exceeds(text, max_depth):
         raise InvalidEventError("body", f"JSON nested deeper than {max_depth} levels")

@@ -19,8 +19,6 @@ import json
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,17 +35,41 @@ class CallRecord:
     floor: dict[str, Any] | None = None
     #: facts about the call: numbers, start time, last event.
     meta: dict[str, Any] = field(default_factory=dict)
+    #: follow-ups of the last winner: {"skill", "priority", "actions": [wire dicts]}.
+    pending: dict[str, Any] | None = None
 
     def dumps(self) -> str:
         return json.dumps(
-            {"v": RECORD_VERSION, "skills": self.skills, "floor": self.floor, "meta": self.meta},
+            {
+                "v": RECORD_VERSION,
+                "skills": self.skills,
+                "floor": self.floor,
+                "meta": self.meta,
+                "pending": self.pending,
+            },
             separators=(",", ":"),
+        )
+
+    def copy(self) -> CallRecord:
+        """A copy whose dicts can be changed without touching this one.
+
+        Skill states are immutable strings and ``pending`` is only ever
+        replaced, never changed in place, so one level of copying suffices.
+        """
+        floor = self.floor
+        return CallRecord(
+            skills=dict(self.skills),
+            floor=dict(floor) if floor is not None else None,
+            meta=dict(self.meta),
+            pending=self.pending,
         )
 
     @classmethod
     def loads(cls, text: str | bytes) -> CallRecord:
         data = json.loads(text)
-        return cls(skills=data["skills"], floor=data["floor"], meta=data["meta"])
+        return cls(
+            skills=data["skills"], floor=data["floor"], meta=data["meta"], pending=data.get("pending")
+        )
 
 
 class StateStore(ABC):
@@ -74,6 +96,23 @@ class StateStore(ABC):
     def delete(self, session_id: str) -> None:
         """Forget a call (its ``session_end`` arrived)."""
 
+    def load_record(self, session_id: str) -> CallRecord | None:
+        """The call's record (a copy the caller may change), or None.
+
+        Raises ``ValueError`` for a stored record that cannot be read.
+        """
+        text = self.load(session_id)
+        if text is None:
+            return None
+        try:
+            return CallRecord.loads(text)
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"malformed call record: {exc!r}") from None
+
+    def save_record(self, session_id: str, record: CallRecord, ttl: int) -> None:
+        """Store a call's record; stores that keep objects may override this."""
+        self.save(session_id, record.dumps(), ttl)
+
     def ping(self) -> bool:
         """True when the store can be reached (for the health route)."""
         return True
@@ -97,28 +136,41 @@ class MemoryStore(StateStore):
     SWEEP_EVERY = 1024
 
     def __init__(self, *, clock: Any = time.monotonic) -> None:
-        self._records: dict[str, tuple[str, float]] = {}
+        # Records are kept as objects, not JSON: every skill's state inside is
+        # already JSON text (checked when committed), and the rest is built by
+        # the dispatcher from JSON-safe values, so nothing is lost by skipping
+        # the codec, and every event saves a few microseconds.
+        self._records: dict[str, tuple[CallRecord, float]] = {}
         self._locks = [threading.Lock() for _ in range(self.LOCK_STRIPES)]
         self._clock = clock
         self._saves = 0
 
-    @contextmanager
-    def lock(self, session_id: str) -> Iterator[None]:
-        with self._locks[hash(session_id) % self.LOCK_STRIPES]:
-            yield
+    def lock(self, session_id: str) -> threading.Lock:
+        return self._locks[hash(session_id) % self.LOCK_STRIPES]
 
-    def load(self, session_id: str) -> str | None:
+    def _get(self, session_id: str) -> CallRecord | None:
         entry = self._records.get(session_id)
         if entry is None:
             return None
-        data, expires_at = entry
+        record, expires_at = entry
         if expires_at <= self._clock():
             self._records.pop(session_id, None)
             return None
-        return data
+        return record
+
+    def load(self, session_id: str) -> str | None:
+        record = self._get(session_id)
+        return None if record is None else record.dumps()
 
     def save(self, session_id: str, data: str, ttl: int) -> None:
-        self._records[session_id] = (data, self._clock() + ttl)
+        self.save_record(session_id, CallRecord.loads(data), ttl)
+
+    def load_record(self, session_id: str) -> CallRecord | None:
+        record = self._get(session_id)
+        return None if record is None else record.copy()
+
+    def save_record(self, session_id: str, record: CallRecord, ttl: int) -> None:
+        self._records[session_id] = (record, self._clock() + ttl)
         self._saves += 1
         if self._saves % self.SWEEP_EVERY == 0:
             self.sweep()

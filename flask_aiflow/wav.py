@@ -19,6 +19,7 @@ __all__ = [
     "REQUIRED",
     "NotWavError",
     "WavInfo",
+    "format_name",
     "inspect_wav",
     "inspect_wav_reader",
 ]

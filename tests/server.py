@@ -77,6 +77,6 @@ def wait_until_up(base: str, process: subprocess.Popen[bytes], timeout: float = 
         try:
             requests.get(f"{base}/health", timeout=1)
             return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not up yet, or still booting
             time.sleep(0.05)
     raise RuntimeError(f"server at {base} did not come up in {timeout} s")

@@ -434,3 +434,65 @@ class TestDecisionRecord:
         lines = [r.getMessage() for r in caplog.records if "decision" in r.getMessage()]
         assert len(lines) == 1 and "\n" not in lines[0]
         assert '"winner":"a"' in lines[0] and '"lost_to":"a"' in lines[0]
+
+
+class TestFollowUps:
+    @staticmethod
+    def farewell_skill() -> Any:
+        def bye(event: Any, call: Any) -> Any:
+            if "bye" in event.text:
+                return Candidate(speak("Goodbye!"), priority=90, then=[hangup()])
+            return None
+
+        return make_skill("farewell", 50, user_speak=bye)
+
+    def test_follow_up_is_delivered_when_speech_ends(self) -> None:
+        app = make_app(self.farewell_skill())
+        first = dispatch(app, event("user_speak", "s", text="bye now"))
+        assert spoken(first) == "Goodbye!"
+        assert first.winner.to_dict()["then"] == [{"type": "hangup", "session_id": "s"}]
+        assert dispatch(app, event("assistant_speak", "s")).action is None  # not yet
+        ended = dispatch(app, event("assistant_speech_ended", "s"))
+        assert ended.action.to_dict() == {"type": "hangup", "session_id": "s"}
+        assert ended.winner.followup and ended.winner.skill == "farewell"
+        assert dispatch(app, event("assistant_speech_ended", "s")).action is None  # delivered once
+
+    def test_several_follow_ups_one_per_speech_end(self) -> None:
+        def plan(event: Any, call: Any) -> Any:
+            return Candidate("one", then=["two", {"type": "hangup"}])
+
+        app = make_app(make_skill("planner", user_speak=plan))
+        assert spoken(dispatch(app, event("user_speak", "s"))) == "one"
+        assert spoken(dispatch(app, event("assistant_speech_ended", "s"))) == "two"
+        assert dispatch(app, event("assistant_speech_ended", "s")).action.type == "hangup"
+
+    def test_a_new_action_cancels_pending_follow_ups(self) -> None:
+        app = make_app(self.farewell_skill(), make_skill("echo", 20, user_speak=lambda event, call: event.text))
+        dispatch(app, event("user_speak", "s", text="bye"))
+        decision = dispatch(app, event("user_speak", "s", text="wait, one more thing", barged_in=True))
+        assert spoken(decision) == "wait, one more thing"
+        assert any("cancelled" in note for note in decision.notes)
+        assert dispatch(app, event("assistant_speech_ended", "s")).action is None
+
+    def test_a_higher_priority_proposal_beats_a_follow_up(self) -> None:
+        app = make_app(
+            self.farewell_skill(),
+            make_skill("alarm", SAFETY, assistant_speech_ended=lambda event, call: transfer("+4930111", caller_id_name="Desk", caller_id_number="+4930111")),
+        )
+        dispatch(app, event("user_speak", "s", text="bye"))
+        assert dispatch(app, event("assistant_speech_ended", "s")).action.type == "transfer"
+
+    def test_invalid_follow_up_excludes_the_candidate(self) -> None:
+        app = make_app(
+            make_skill("bad", 60, user_speak=lambda event, call: Candidate("hi", then=[{"type": "hangup", "x": 1}])),
+            make_skill("ok", 10, user_speak=says("fine")),
+        )
+        decision = dispatch(app, event("user_speak", "s"))
+        assert spoken(decision) == "fine"
+        assert decision.failures[0].kind == "invalid_action"
+
+    def test_follow_ups_survive_in_the_stored_record(self) -> None:
+        app = make_app(self.farewell_skill())
+        dispatch(app, event("user_speak", "s", text="bye"))
+        stored = app.extensions["aiflow"].store.load("s")
+        assert '"pending":{"skill":"farewell"' in stored

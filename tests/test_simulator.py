@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from flask_aiflow import BargeInConfig, audio, hookimpl, speak
+from flask_aiflow import BargeInConfig, Candidate, audio, hangup, hookimpl, speak
 from flask_aiflow.testing import (
     CallEndedError,
     CallSimulator,
@@ -343,6 +343,19 @@ class TestInProcess:
         assert announced["ssml"] == ssml and "text" not in announced
         call.greeting.expect_speech(containing="break time")
         assert call.greeting.spoken == ["Welcome back"]
+
+    def test_follow_ups_arrive_when_the_speech_ends(self, transport: str) -> None:
+        farewell = make_skill(
+            "farewell", user_speak=lambda event, call: Candidate(speak("Goodbye!"), then=[hangup()])
+        )
+        call = CallSimulator(make_test_app(farewell), transport=transport).start_call()
+        said = call.say("bye")
+        assert said.actions == [speak("Goodbye!").with_session(call.session_id)]
+        assert not call.ended
+        ended = call.speech_ends()
+        assert [e.event["type"] for e in ended.exchanges] == ["assistant_speech_ended", "session_end"]
+        ended.expect_hangup()
+        assert call.ended
 
     def test_wrong_secret_is_a_clear_error(self, transport: str) -> None:
         app = make_test_app(echo)

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from flask import Flask
-from simple_websocket import ConnectionClosed
+from simple_websocket import ConnectionClosed  # type: ignore[import-untyped]
 
 from .. import signals
 from ..decision import Decision

@@ -5,5 +5,6 @@ from flask import Flask
 from flask_aiflow import AiFlow
 
 app = Flask(__name__)
-app.config.update(AIFLOW_SHARED_SECRET="test-secret")
+# Only the packages those tests install, not the built-in skills also installed.
+app.config.update(AIFLOW_SHARED_SECRET="test-secret", AIFLOW_SKILLS=["opening_hours", "broken_pkg"])
 AiFlow(app)
