@@ -422,6 +422,13 @@ def test_a_server_refusing_the_secret_is_a_clear_error(server_url: str, transpor
         CallSimulator(server_url, secret="wrong", transport=transport).start_call()
 
 
+def test_a_websocket_url_works_as_the_target(server_url: str) -> None:
+    sim = CallSimulator(server_url.replace("http://", "ws://"), secret=SECRET, transport="websocket", quiet_seconds=0.2)
+    call = sim.start_call()
+    call.greeting.expect_speech(containing="front desk")
+    call.hang_up()
+
+
 class TestMisuse:
     def test_steps_check_their_arguments(self) -> None:
         call = CallSimulator(make_test_app(echo)).start_call()
@@ -433,6 +440,8 @@ class TestMisuse:
             CallSimulator(make_test_app(echo), transport="carrier pigeon")
         with pytest.raises(ValueError, match="http"):
             CallSimulator("localhost:5000")
+        with pytest.raises(ValueError, match="WebSocket URL"):
+            CallSimulator("ws://localhost:5000")
 
     def test_a_call_used_as_context_manager_hangs_up(self) -> None:
         recorder = Recorder()

@@ -110,6 +110,8 @@ class CallSimulator:
             raise TypeError(f"target must be a Flask app or a URL, got {type(target).__name__}")
         if isinstance(target, str) and not target.startswith(("http://", "https://", "ws://", "wss://")):
             raise ValueError(f"a URL target must start with http:// or https://, got {target!r}")
+        if isinstance(target, str) and target.startswith(("ws://", "wss://")) and transport != "websocket":
+            raise ValueError(f"{target!r} is a WebSocket URL; use transport='websocket' (or give the http:// base URL)")
         if isinstance(target, Flask) and secret is None:
             secret = app_secret(target)
         self.target = target
