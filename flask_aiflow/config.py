@@ -63,6 +63,11 @@ DEFAULTS: dict[str, Any] = {
     "AIFLOW_STATE_TTL": 2 * 60 * 60,
     # Log every hook call with its result at debug level.
     "AIFLOW_TRACE": False,
+    # Serve the browser console (development only: refused unless the app is
+    # in debug or testing mode or AIFLOW_CONSOLE_ALLOW_PRODUCTION is set).
+    "AIFLOW_CONSOLE": False,
+    "AIFLOW_CONSOLE_PATH": "/aiflow/console",
+    "AIFLOW_CONSOLE_ALLOW_PRODUCTION": False,
     # Where the OpenAPI 3.1 description of the webhook is served (no token
     # needed); None disables the route.
     "AIFLOW_OPENAPI_PATH": "/openapi.json",

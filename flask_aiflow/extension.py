@@ -122,7 +122,9 @@ class AiFlow:
     ``AIFLOW_AUTH_FAILURE_WINDOW`` (authentication failures per client
     before 429), ``AIFLOW_TRUSTED_PROXIES`` (whose X-Forwarded-For names the
     client), ``AIFLOW_METRICS`` and ``AIFLOW_METRICS_PATH`` (Prometheus
-    metrics), ``AIFLOW_MASK_PHONE_NUMBERS`` (mask phone numbers in logs).
+    metrics), ``AIFLOW_MASK_PHONE_NUMBERS`` (mask phone numbers in logs),
+    ``AIFLOW_CONSOLE``, ``AIFLOW_CONSOLE_PATH``,
+    ``AIFLOW_CONSOLE_ALLOW_PRODUCTION``.
     """
 
     def __init__(
@@ -189,9 +191,13 @@ class AiFlow:
         _start_skills(app, registry)
         _report_configuration(settings, registry)
 
+        from .cli import aiflow_cli
+        from .console import register_console
         from .views import create_blueprint
 
         app.register_blueprint(create_blueprint(settings))
+        app.cli.add_command(aiflow_cli)
+        register_console(app)
 
     # -- access ----------------------------------------------------------------
 

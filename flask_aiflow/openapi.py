@@ -29,11 +29,13 @@ from .actions import ALLOW_AFTER_MS_RANGE, BARGE_IN_STRATEGIES, E164_DIGITS, MIN
 from .events import _DIRECTIONS, _OPTIONAL_SESSION_FIELDS, EVENT_TYPES
 
 __all__ = [
+    "E164_PATTERN",
     "JSON_SCHEMA_DIALECT",
     "action_schemas",
     "error_schema",
     "event_schemas",
     "openapi_document",
+    "shared_schemas",
     "unknown_event_schema",
 ]
 
@@ -71,16 +73,15 @@ _NOT_BLANK_PATTERN = _character_class(_WHITESPACE, negate=True)
 # "(?!\n)$" is the end of the string in every regex dialect: Python's "$" alone
 # also matches before a final line break, ECMA-262's does not.
 _END = r"(?!\n)$"
-_E164_PATTERN = rf"^\+[1-9][0-9]{{{E164_DIGITS[0] - 1},{E164_DIGITS[1] - 1}}}{_END}"
+E164_PATTERN = rf"^\+[1-9][0-9]{{{E164_DIGITS[0] - 1},{E164_DIGITS[1] - 1}}}{_END}"
 _BASE64_PATTERN = rf"^(?:[A-Za-z0-9+/]{{4}})*(?:[A-Za-z0-9+/]{{2}}==|[A-Za-z0-9+/]{{3}}=|[A-Za-z0-9+/]{{4}}){_END}"
 
 
-def _inline(name: str, schema: Schema) -> Schema:
-    return copy.deepcopy(schema)
-
-
-def _component(name: str, schema: Schema) -> Schema:
-    return {"$ref": f"#/components/schemas/{name}"}
+def _refs(prefix: str | None) -> _Ref:
+    """How a shared part is written: inline (``prefix`` None) or as ``{"$ref": prefix + name}``."""
+    if prefix is None:
+        return lambda name, schema: copy.deepcopy(schema)
+    return lambda name, schema: {"$ref": prefix + name}
 
 
 # -- events ---------------------------------------------------------------------
@@ -157,14 +158,24 @@ def _event_schema(event_type: str, ref: _Ref) -> Schema:
     return schema
 
 
-def event_schemas() -> dict[str, Schema]:
-    """One self-contained JSON Schema per event type, keyed by the ``type`` value.
+def shared_schemas() -> dict[str, Schema]:
+    """The parts events and actions share: ``Session``, ``TTS``, ``BargeInConfig``."""
+    return {"Session": _session_schema(), "TTS": _tts_schema(), "BargeInConfig": _barge_in_schema()}
+
+
+def event_schemas(*, refs: str | None = None) -> dict[str, Schema]:
+    """One JSON Schema per event type, keyed by the ``type`` value.
 
     Matches :func:`flask_aiflow.events.parse_event`: an object the schema of
     its ``type`` accepts parses, any other raises ``InvalidEventError``
     (before the limits on size and nesting, which no schema states).
+
+    :param refs: None for self-contained schemas; else the shared parts
+        (:func:`shared_schemas`) are ``{"$ref": refs + name}``, e.g.
+        ``refs="#/$defs/"`` for a document that holds them in ``$defs``.
     """
-    return {name: _event_schema(name, _inline) for name in _event_type_names()}
+    ref = _refs(refs)
+    return {name: _event_schema(name, ref) for name in _event_type_names()}
 
 
 def unknown_event_schema() -> Schema:
@@ -242,7 +253,7 @@ def _barge_in_schema() -> Schema:
             }
         )
     return {
-        "title": "BargeIn",
+        "title": "BargeInConfig",
         "description": (
             "How the caller may interrupt: minimum_characters only with that strategy, "
             "allow_after_ms with every strategy but none."
@@ -267,7 +278,7 @@ def _action_schema(action_type: str, ref: _Ref, session_id_required: bool) -> Sc
             text=_not_blank("Plain text to speak."),
             ssml=_not_blank("SSML to speak, instead of text."),
             tts=ref("TTS", _tts_schema()),
-            barge_in=ref("BargeIn", _barge_in_schema()),
+            barge_in=ref("BargeInConfig", _barge_in_schema()),
             user_input_timeout_seconds={
                 "type": "number",
                 "exclusiveMinimum": 0,
@@ -285,12 +296,12 @@ def _action_schema(action_type: str, ref: _Ref, session_id_required: bool) -> Sc
                 "contentMediaType": "audio/wav",
                 "description": "Standard base64 (no line breaks) of a 16 kHz mono 16-bit PCM WAV file.",
             },
-            barge_in=ref("BargeIn", _barge_in_schema()),
+            barge_in=ref("BargeInConfig", _barge_in_schema()),
         )
         required.append("audio")
         description = "Play a pre-recorded WAV clip."
     elif action_type == "transfer":
-        e164 = {"type": "string", "pattern": _E164_PATTERN, "description": "E.164, e.g. +4921155555555."}
+        e164 = {"type": "string", "pattern": E164_PATTERN, "description": "E.164, e.g. +4921155555555."}
         properties.update(
             target_phone_number=dict(e164),
             caller_id_name=_not_blank("Caller ID name shown to the transfer target."),
@@ -319,15 +330,17 @@ def _action_type_names() -> list[str]:
     return list(ACTION_TYPES)
 
 
-def action_schemas(*, session_id_required: bool = True) -> dict[str, Schema]:
-    """One self-contained JSON Schema per action type, keyed by the ``type`` value.
+def action_schemas(*, session_id_required: bool = True, refs: str | None = None) -> dict[str, Schema]:
+    """One JSON Schema per action type, keyed by the ``type`` value.
 
     :param session_id_required: True for actions as sent on the wire; False
         for what a skill may return as a dict (the dispatcher adds the
         ``session_id``). ``action_from_dict`` also reads a JSON null as an
         absent field; the schemas describe the null-free wire form.
+    :param refs: as for :func:`event_schemas`.
     """
-    return {name: _action_schema(name, _inline, session_id_required) for name in _action_type_names()}
+    ref = _refs(refs)
+    return {name: _action_schema(name, ref, session_id_required) for name in _action_type_names()}
 
 
 def error_schema() -> Schema:
@@ -363,23 +376,19 @@ def openapi_document(
     """The OpenAPI 3.1 description of the webhook at ``webhook_path``."""
     if version is None:
         from . import __version__ as version
-    components: dict[str, Schema] = {
-        "Session": _session_schema(),
-        "TTS": _tts_schema(),
-        "BargeIn": _barge_in_schema(),
-        "Error": error_schema(),
-    }
+    components: dict[str, Schema] = {**shared_schemas(), "Error": error_schema()}
+    ref = _refs("#/components/schemas/")
     event_refs = []
     for name in _event_type_names():
         key = _camel(name) + "Event"
-        components[key] = _event_schema(name, _component)
+        components[key] = _event_schema(name, ref)
         event_refs.append({"$ref": f"#/components/schemas/{key}"})
     components["UnknownEvent"] = unknown_event_schema()
     action_refs = []
     action_mapping = {}
     for name in _action_type_names():
         key = _camel(name) + "Action"
-        components[key] = _action_schema(name, _component, True)
+        components[key] = _action_schema(name, ref, True)
         action_refs.append({"$ref": f"#/components/schemas/{key}"})
         action_mapping[name] = f"#/components/schemas/{key}"
 
