@@ -16,15 +16,12 @@ its skills (the decision says so), instead of piling up threads without end.
 from __future__ import annotations
 
 import contextvars
-import logging
 import os
 import threading
 from collections.abc import Callable
 from queue import SimpleQueue
 from time import perf_counter
 from typing import Any
-
-logger = logging.getLogger("flask_aiflow")
 
 #: The most threads the process-wide pool starts.
 MAX_WORKERS = 64
