@@ -23,7 +23,7 @@ from time import perf_counter
 from typing import Any
 
 from .actions import Action, InvalidActionError, Speak, action_from_dict
-from .call import Call
+from .call import Call, TranscriptSource, transcript_turn
 from .candidates import FLOOR, Candidate
 from .config import Settings
 from .decision import (
@@ -42,7 +42,7 @@ from .decision import (
     Decision,
     SkillFailure,
 )
-from .events import AssistantSpeechEnded, Event, SessionEnd, SessionStart, UserSpeak
+from .events import AssistantSpeak, AssistantSpeechEnded, Event, SessionEnd, SessionStart, UserSpeak
 from .hookspecs import EVENT_HOOKS
 from .plugins import BoundHook, SkillInfo, SkillRegistry
 from .state import CallRecord, StateStore
@@ -78,18 +78,29 @@ class Dispatcher:
         self.store = store
         self.settings = settings
 
-    def dispatch(self, event: Event) -> Decision:
-        """Handle one event; the decision says which action (if any) to send."""
+    def dispatch(self, event: Event, transport: str = "direct", route: str | None = None) -> Decision:
+        """Handle one event; the decision says which action (if any) to send.
+
+        :param transport: what carried the event (``webhook``, ``websocket``,
+            ``direct``), kept in the call's meta for the live-calls registry.
+        :param route: for WebSocket events, the id of the process holding the
+            connection, so that ``send`` can reach it from anywhere.
+        """
         started = perf_counter()
         session_id = event.session.id
         decision = Decision(event.type, session_id)
+        turn = transcript_turn(event) if self.settings.transcript_limit and isinstance(event, (UserSpeak, AssistantSpeak)) else None
         with self.store.lock(session_id):
             record = self._load(event, decision)
             self._drop_stale_floor(record, decision)
-            runs = [self._run(hook, event, record, decision) for hook in self.registry.hooks_for(EVENT_HOOKS[event.type])]
+            transcript = TranscriptSource(self.store, session_id, turn, self.settings.transcript_limit)
+            runs = [
+                self._run(hook, event, record, decision, transcript)
+                for hook in self.registry.hooks_for(EVENT_HOOKS[event.type])
+            ]
             self._decide(event, runs, record, decision)
             self._commit(event, runs, record, decision)
-            self._persist(event, record)
+            self._persist(event, record, transport, route, turn)
         decision.seconds = perf_counter() - started
         return decision
 
@@ -128,19 +139,36 @@ class Dispatcher:
             }
         )
 
-    def _persist(self, event: Event, record: CallRecord) -> None:
+    def _persist(self, event: Event, record: CallRecord, transport: str, route: str | None, turn: str | None) -> None:
         if isinstance(event, SessionEnd):
             self.store.delete(event.session.id)
             return
-        record.meta["last_event"] = event.type
-        record.meta["last_event_at"] = time.time()
-        self.store.save(event.session.id, record.dumps(), self.settings.state_ttl)
+        meta = record.meta
+        meta["last_event"] = event.type
+        meta["last_event_at"] = time.time()
+        meta["transport"] = transport
+        if route is not None:
+            meta["node"] = route
+        elif "node" in meta:
+            del meta["node"]
+        if turn is None:
+            self.store.save(event.session.id, record.dumps(), self.settings.state_ttl)
+        else:
+            self.store.save(
+                event.session.id,
+                record.dumps(),
+                self.settings.state_ttl,
+                turn=turn,
+                turn_limit=self.settings.transcript_limit,
+            )
 
     # -- asking the skills ---------------------------------------------------
 
-    def _run(self, hook: BoundHook, event: Event, record: CallRecord, decision: Decision) -> _Run:
+    def _run(
+        self, hook: BoundHook, event: Event, record: CallRecord, decision: Decision, transcript: TranscriptSource
+    ) -> _Run:
         skill = hook.skill
-        run = _Run(skill, Call(skill.name, event, record))
+        run = _Run(skill, Call(skill.name, event, record, transcript))
         args = {"event": event, "call": run.call}
         started = perf_counter()
         try:
