@@ -10,7 +10,9 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -23,8 +25,36 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@dataclass
+class Server:
+    """A running gunicorn: its base URL, the arbiter process and its log file."""
+
+    url: str
+    process: subprocess.Popen[bytes]
+    log_path: Path | None
+
+    def worker_pids(self) -> list[int]:
+        """The arbiter's live child processes: its workers (Linux /proc)."""
+        pid = self.process.pid
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        return sorted(int(child) for child in children)
+
+    def wait_for_workers(self, count: int, timeout: float = 20.0) -> list[int]:
+        """Wait until the arbiter has ``count`` workers that answer (after a kill, say)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            pids = self.worker_pids()
+            if len(pids) == count:
+                return pids
+            time.sleep(0.05)
+        raise RuntimeError(f"gunicorn did not get back to {count} workers in {timeout} s")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path else ""
+
+
 @contextmanager
-def gunicorn(
+def serve(
     app: str,
     *,
     workers: int = 1,
@@ -32,8 +62,8 @@ def gunicorn(
     env: dict[str, str] | None = None,
     extra_args: Sequence[str] = (),
     log_path: Path | None = None,
-) -> Iterator[str]:
-    """Serve ``app`` ("module:attr") with gunicorn gthread; yields the base URL."""
+) -> Iterator[Server]:
+    """Serve ``app`` ("module:attr") with gunicorn gthread; yields the :class:`Server`."""
     port = free_port()
     command = [
         sys.executable, "-m", "gunicorn",
@@ -57,7 +87,7 @@ def gunicorn(
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_up(base, process)
-        yield base
+        yield Server(base, process, log_path)
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         try:
@@ -69,6 +99,13 @@ def gunicorn(
             log.close()  # type: ignore[union-attr]
 
 
+@contextmanager
+def gunicorn(app: str, **options: Any) -> Iterator[str]:
+    """Serve ``app`` ("module:attr") with gunicorn gthread; yields the base URL."""
+    with serve(app, **options) as server:
+        yield server.url
+
+
 def wait_until_up(base: str, process: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -77,6 +114,6 @@ def wait_until_up(base: str, process: subprocess.Popen[bytes], timeout: float = 
         try:
             requests.get(f"{base}/health", timeout=1)
             return
-        except requests.ConnectionError:
-            time.sleep(0.05)
+        except (requests.ConnectionError, requests.Timeout):
+            time.sleep(0.05)  # not listening yet, or no worker has booted yet
     raise RuntimeError(f"server at {base} did not come up in {timeout} s")
