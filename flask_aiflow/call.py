@@ -188,7 +188,3 @@ class Call:
 
     def floor_change(self) -> tuple[str, int | None] | None:
         return self._floor_op
-
-    @staticmethod
-    def now() -> float:
-        return time.time()

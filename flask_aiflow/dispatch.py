@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from time import perf_counter
 from typing import Any
@@ -213,7 +213,8 @@ class Dispatcher:
         holds_floor = record.floor is not None and record.floor["skill"] == skill.name
         candidates = []
         for item in items:
-            priority, reason, then = skill.priority, "", ()
+            priority, reason = skill.priority, ""
+            then: Sequence[Action | str | Mapping[str, Any]] = ()
             if isinstance(item, Candidate):
                 if item.priority is not None:
                     priority = max(0, item.priority + skill.shift)

@@ -194,7 +194,7 @@ class AiFlow:
         """This extension's state for ``app`` (default: the current app)."""
         if app is None:
             app = current_app._get_current_object()  # type: ignore[attr-defined]
-        state = app.extensions.get(EXTENSION_KEY)
+        state: AiFlowState | None = app.extensions.get(EXTENSION_KEY)
         if state is None or state.extension is not self:
             raise RuntimeError(
                 "The current Flask app is not registered with this 'AiFlow' instance. "

@@ -14,7 +14,7 @@ import logging
 from typing import Any, Protocol
 
 from flask import Blueprint, Response, current_app, request
-from flask_sock import Sock
+from flask_sock import Sock  # type: ignore[import-untyped]
 
 from . import signals
 from .config import Settings

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import random
-import time
 from types import MappingProxyType
 from typing import Any
 
@@ -617,13 +616,10 @@ def test_decode_json_escaped_quote_does_not_end_a_string() -> None:
     "body",
     ["[" * 100000, "{" * 100000, '{"a":' * 100000, "[" * 100000 + "]" * 100000, '"' + "[" * 100000],
 )
-def test_decode_json_deep_nesting_rejected_fast(body: str) -> None:
-    start = time.perf_counter()
-    try:
+def test_decode_json_deep_nesting_rejected_without_recursion_error(body: str) -> None:
+    with pytest.raises(InvalidEventError) as info:
         decode_json(body.encode())
-    except InvalidEventError as exc:
-        assert exc.field == "body"
-    assert time.perf_counter() - start < 0.5
+    assert info.value.field == "body"
 
 
 def test_decode_json_without_a_useful_depth_limit_still_raises_invalid_event_error() -> None:
@@ -690,13 +686,3 @@ def test_reference_examples_parse() -> None:
     for example in examples:
         parsed = load_event(json.dumps(example))
         assert parsed.to_dict() == example
-
-
-def test_parse_event_is_fast() -> None:
-    data = event("user_speak", FULL_SESSION, text="Hello, I need help")
-    runs = 5000
-    start = time.perf_counter()
-    for _ in range(runs):
-        parse_event(data)
-    per_call = (time.perf_counter() - start) / runs
-    assert per_call < 50e-6  # typically ~3 µs; generous for slow CI machines
