@@ -109,16 +109,16 @@ class Dispatcher:
     def _load(self, event: Event, decision: Decision) -> CallRecord:
         if isinstance(event, SessionStart):
             return self._new_record(event)
-        text = self.store.load(event.session.id)
-        if text is None:
-            decision.notes.append("no state for this call: started afresh")
-            return self._new_record(event)
         try:
-            return CallRecord.loads(text)
-        except (ValueError, KeyError, TypeError) as exc:
+            record = self.store.load_record(event.session.id)
+        except ValueError as exc:
             logger.error("call %s: stored state is unreadable (%s); started afresh", event.session.id, exc)
             decision.notes.append("stored state was unreadable: started afresh")
             return self._new_record(event)
+        if record is None:
+            decision.notes.append("no state for this call: started afresh")
+            return self._new_record(event)
+        return record
 
     def _drop_stale_floor(self, record: CallRecord, decision: Decision) -> None:
         if record.floor is None:
@@ -152,11 +152,11 @@ class Dispatcher:
         elif "node" in meta:
             del meta["node"]
         if turn is None:
-            self.store.save(event.session.id, record.dumps(), self.settings.state_ttl)
+            self.store.save_record(event.session.id, record, self.settings.state_ttl)
         else:
-            self.store.save(
+            self.store.save_record(
                 event.session.id,
-                record.dumps(),
+                record,
                 self.settings.state_ttl,
                 turn=turn,
                 turn_limit=self.settings.transcript_limit,
@@ -168,24 +168,25 @@ class Dispatcher:
         self, hook: BoundHook, event: Event, record: CallRecord, decision: Decision, transcript: TranscriptSource
     ) -> _Run:
         skill = hook.skill
-        run = _Run(skill, Call(skill.name, event, record, transcript))
-        args = {"event": event, "call": run.call}
+        call = Call(skill.name, event, record, transcript)
+        run = _Run(skill, call)
         started = perf_counter()
         try:
-            result = hook.function(*[args[name] for name in hook.argnames])
+            result = hook.invoke(event, call)
         except Exception as exc:  # noqa: BLE001 - one skill never takes down a call
+            decision.timings[skill.name] = perf_counter() - started
             logger.exception("call %s: skill %r raised in %s", event.session.id, skill.name, event.type)
             self._fail(run, decision, "raised", f"{type(exc).__name__}: {exc}")
-            result = None
-        finally:
-            decision.timings[skill.name] = perf_counter() - started
+            return run
+        decision.timings[skill.name] = perf_counter() - started
         if self.settings.trace:
             logger.debug("trace call %s: %s.%s -> %r", event.session.id, skill.name, EVENT_HOOKS[event.type], result)
-        if run.failed:
-            return run
+        if result is None and not call.touched_state:
+            return run  # the common case: an observer that neither proposed nor touched state
         try:
-            run.candidates = self._candidates(result, run, event, record)
-            if run.call.touched_state:
+            if result is not None:
+                run.candidates = self._candidates(result, run, event, record)
+            if call.touched_state:
                 run.state_text = self._state_text(run)
         except _Rejected as exc:
             logger.error("call %s: skill %r: %s", event.session.id, skill.name, exc.message)

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from typing import Any
 
 from .state import CallRecord, StateStore
-
-logger = logging.getLogger("flask_aiflow")
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,13 +62,6 @@ class LiveCall:
 
 def live_calls_in(store: StateStore) -> list[LiveCall]:
     """Every live call in ``store``, oldest first."""
-    calls = []
-    for session_id, text in store.records():
-        try:
-            record = CallRecord.loads(text)
-        except (ValueError, KeyError, TypeError) as exc:
-            logger.error("call %s: stored state is unreadable (%s); left out of live calls", session_id, exc)
-            continue
-        calls.append(LiveCall.from_record(session_id, record))
+    calls = [LiveCall.from_record(session_id, record) for session_id, record in store.records()]
     calls.sort(key=lambda call: (call.started_at or 0.0, call.id))
     return calls

@@ -71,11 +71,31 @@ class SkillInfo:
 
 @dataclass(frozen=True, slots=True)
 class BoundHook:
-    """One skill's implementation of one event hook, ready to call."""
+    """One skill's implementation of one event hook, ready to call.
+
+    ``invoke(event, call)`` passes the implementation only the arguments it
+    declares (pluggy allows a subset); it is built once, when hooks are bound,
+    so the per-event path does no argument matching.
+    """
 
     skill: SkillInfo
     function: Callable[..., Any]
     argnames: tuple[str, ...]
+    invoke: Callable[[Any, Any], Any]
+
+
+def _invoker(function: Callable[..., Any], argnames: tuple[str, ...]) -> Callable[[Any, Any], Any]:
+    if argnames == ("event", "call"):
+        return function
+    if argnames == ("call", "event"):
+        return lambda event, call: function(call, event)
+    if argnames == ("event",):
+        return lambda event, call: function(event)
+    if argnames == ("call",):
+        return lambda event, call: function(call)
+    if not argnames:
+        return lambda event, call: function()
+    return lambda event, call: function(**{name: {"event": event, "call": call}[name] for name in argnames})
 
 
 @dataclass(slots=True)
@@ -246,7 +266,8 @@ class SkillRegistry:
         for impl in caller.get_hookimpls():
             info = by_plugin.get(id(impl.plugin))
             if info is not None:
-                bound.append(BoundHook(info, impl.function, tuple(impl.argnames)))
+                argnames = tuple(impl.argnames)
+                bound.append(BoundHook(info, impl.function, argnames, _invoker(impl.function, argnames)))
         bound.sort(key=lambda b: (b.skill.order, b.skill.name))
         return tuple(bound)
 

@@ -197,15 +197,13 @@ def push(
 
 
 def _route(store: StateStore, session_id: str) -> str | None:
-    from .state import CallRecord
-
-    text = store.load(session_id)
-    if text is None:
-        return None
     try:
-        meta = CallRecord.loads(text).meta
-    except (ValueError, KeyError, TypeError):
+        record = store.load_record(session_id)
+    except ValueError:
         return None
+    if record is None:
+        return None
+    meta = record.meta
     if meta.get("transport") != "websocket":
         return None
     node = meta.get("node")

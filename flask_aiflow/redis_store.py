@@ -49,7 +49,7 @@ import redis
 from redis.exceptions import LockError
 
 from .push import NO_NODE, TIMED_OUT, Deliver, Relay
-from .state import CallBusy, StateStore
+from .state import CallBusy, CallRecord, StateStore
 
 logger = logging.getLogger("flask_aiflow")
 
@@ -145,15 +145,21 @@ class RedisStore(StateStore):
     def transcript(self, session_id: str) -> list[str]:
         return self.client.lrange(self._key("transcript", session_id), 0, -1)  # type: ignore[return-value]
 
-    def records(self) -> Iterator[tuple[str, str]]:
+    def records(self) -> Iterator[tuple[str, CallRecord]]:
         now = time.time()
         ids = self.client.zrangebyscore(self._live_key, now, "+inf")
         if not ids:
             return
         texts = self.client.mget([self._key("call", sid) for sid in ids])  # type: ignore[union-attr]
         for session_id, text in zip(ids, texts):  # type: ignore[call-overload]
-            if text is not None:
-                yield _text(session_id), _text(text)
+            if text is None:
+                continue  # ended or expired since the set was read
+            try:
+                record = CallRecord.loads(text)
+            except (ValueError, KeyError, TypeError) as exc:
+                logger.error("call %s: stored state is unreadable (%s); left out of live calls", session_id, exc)
+                continue
+            yield _text(session_id), record
 
     def relay(self) -> RedisRelay:
         if self._relay is None:

@@ -27,7 +27,6 @@ import time
 from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -64,6 +63,20 @@ class CallRecord:
                 "pending": self.pending,
             },
             separators=(",", ":"),
+        )
+
+    def copy(self) -> CallRecord:
+        """A copy whose dicts can be changed without touching this one.
+
+        Skill states are immutable strings and ``pending`` is only ever
+        replaced, never changed in place, so one level of copying suffices.
+        """
+        floor = self.floor
+        return CallRecord(
+            skills=dict(self.skills),
+            floor=dict(floor) if floor is not None else None,
+            meta=dict(self.meta),
+            pending=self.pending,
         )
 
     @classmethod
@@ -110,10 +123,11 @@ class StateStore(ABC):
         """
         return []
 
-    def records(self) -> Iterator[tuple[str, str]]:
-        """Every live (not ended, not expired) call: ``(session id, record text)``.
+    def records(self) -> Iterator[tuple[str, CallRecord]]:
+        """Every live (not ended, not expired) call: ``(session id, record)``.
 
-        A store that cannot list its calls yields nothing.
+        Unreadable records are left out. A store that cannot list its calls
+        yields nothing.
         """
         return iter(())
 
@@ -123,6 +137,25 @@ class StateStore(ABC):
         None (the default) means pushing works within this process only.
         """
         return None
+
+    def load_record(self, session_id: str) -> CallRecord | None:
+        """The call's record (a copy the caller may change), or None.
+
+        Raises ``ValueError`` for a stored record that cannot be read.
+        """
+        text = self.load(session_id)
+        if text is None:
+            return None
+        try:
+            return CallRecord.loads(text)
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"malformed call record: {exc!r}") from None
+
+    def save_record(
+        self, session_id: str, record: CallRecord, ttl: int, *, turn: str | None = None, turn_limit: int = 0
+    ) -> None:
+        """Store a call's record (and a transcript turn, as :meth:`save`); stores that keep objects may override this."""
+        self.save(session_id, record.dumps(), ttl, turn=turn, turn_limit=turn_limit)
 
     def ping(self) -> bool:
         """True when the store can be reached (for the health route)."""
@@ -152,24 +185,21 @@ class MemoryStore(StateStore):
     process_local = True
 
     def __init__(self, *, clock: Any = time.monotonic, lock_wait: float = 10.0) -> None:
-        #: session id -> (record text, expiry on ``clock``, transcript turns or None)
-        self._records: dict[str, tuple[str, float, deque[str] | None]] = {}
+        # Records are kept as objects, not JSON: every skill's state inside is
+        # already JSON text (checked when committed), and the rest is built by
+        # the dispatcher from JSON-safe values, so nothing is lost by skipping
+        # the codec, and every event saves a few microseconds.
+        #: session id -> (record, expiry on ``clock``, transcript turns or None)
+        self._records: dict[str, tuple[CallRecord, float, deque[str] | None]] = {}
         self._locks = [threading.Lock() for _ in range(self.LOCK_STRIPES)]
-        self._clock = clock
         self._lock_wait = lock_wait
+        self._clock = clock
         self._saves = 0
 
-    @contextmanager
-    def lock(self, session_id: str) -> Iterator[None]:
-        lock = self._locks[hash(session_id) % self.LOCK_STRIPES]
-        if not lock.acquire(timeout=self._lock_wait):
-            raise CallBusy(f"call {session_id}: its lock was not free within {self._lock_wait} s")
-        try:
-            yield
-        finally:
-            lock.release()
+    def lock(self, session_id: str) -> _StripeLock:
+        return _StripeLock(self._locks[hash(session_id) % self.LOCK_STRIPES], self._lock_wait, session_id)
 
-    def load(self, session_id: str) -> str | None:
+    def _get(self, session_id: str) -> CallRecord | None:
         entry = self._records.get(session_id)
         if entry is None:
             return None
@@ -178,14 +208,27 @@ class MemoryStore(StateStore):
             return None
         return entry[0]
 
+    def load(self, session_id: str) -> str | None:
+        record = self._get(session_id)
+        return None if record is None else record.dumps()
+
     def save(self, session_id: str, data: str, ttl: int, *, turn: str | None = None, turn_limit: int = 0) -> None:
+        self.save_record(session_id, CallRecord.loads(data), ttl, turn=turn, turn_limit=turn_limit)
+
+    def load_record(self, session_id: str) -> CallRecord | None:
+        record = self._get(session_id)
+        return None if record is None else record.copy()
+
+    def save_record(
+        self, session_id: str, record: CallRecord, ttl: int, *, turn: str | None = None, turn_limit: int = 0
+    ) -> None:
         entry = self._records.get(session_id)
         turns = entry[2] if entry is not None else None
         if turn is not None and turn_limit > 0:
             if turns is None or turns.maxlen != turn_limit:
                 turns = deque(turns or (), maxlen=turn_limit)
             turns.append(turn)
-        self._records[session_id] = (data, self._clock() + ttl, turns)
+        self._records[session_id] = (record, self._clock() + ttl, turns)
         self._saves += 1
         if self._saves % self.SWEEP_EVERY == 0:
             self.sweep()
@@ -199,11 +242,11 @@ class MemoryStore(StateStore):
             return []
         return list(entry[2])
 
-    def records(self) -> Iterator[tuple[str, str]]:
+    def records(self) -> Iterator[tuple[str, CallRecord]]:
         now = self._clock()
-        for session_id, (data, expires_at, _) in list(self._records.items()):
+        for session_id, (record, expires_at, _) in list(self._records.items()):
             if expires_at > now:
-                yield session_id, data
+                yield session_id, record.copy()
 
     def sweep(self) -> int:
         """Drop expired records; returns how many went."""
@@ -215,6 +258,27 @@ class MemoryStore(StateStore):
 
     def __len__(self) -> int:
         return len(self._records)
+
+
+class _StripeLock:
+    """One call's hold on a striped lock, waiting at most ``wait`` seconds for it."""
+
+    __slots__ = ("_lock", "_wait", "_session_id")
+
+    def __init__(self, lock: threading.Lock, wait: float, session_id: str) -> None:
+        self._lock = lock
+        self._wait = wait
+        self._session_id = session_id
+
+    def __enter__(self) -> None:
+        if not self._lock.acquire(timeout=self._wait):
+            raise CallBusy(f"call {self._session_id}: its lock was not free within {self._wait} s")
+
+    def __exit__(self, *exc: object) -> None:
+        self._lock.release()
+
+    def locked(self) -> bool:
+        return self._lock.locked()
 
 
 def store_from_config(url: str, *, prefix: str, lock_ttl: float, lock_wait: float) -> StateStore:

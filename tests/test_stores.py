@@ -23,6 +23,11 @@ from .server import ROOT
 StoreFactory = Callable[..., StateStore]
 
 
+def record(**meta: Any) -> str:
+    """A stored record's text with these facts."""
+    return CallRecord(meta=meta).dumps()
+
+
 @pytest.fixture(params=["memory", "redis"])
 def kind(request: Any) -> str:
     return str(request.param)
@@ -63,11 +68,11 @@ def store_config(kind: str, request: Any) -> dict[str, Any]:
 class TestContract:
     def test_save_load_delete(self, make_store: StoreFactory) -> None:
         store = make_store()
-        assert store.load("c1") is None
-        store.save("c1", '{"a":1}', 60)
-        assert store.load("c1") == '{"a":1}'
-        store.save("c1", '{"a":2}', 60)
-        assert store.load("c1") == '{"a":2}'
+        assert store.load("c1") is None and store.load_record("c1") is None
+        store.save("c1", record(n=1), 60)
+        assert store.load("c1") == record(n=1)
+        store.save_record("c1", CallRecord(meta={"n": 2}), 60)
+        assert store.load_record("c1").meta == {"n": 2}
         store.delete("c1")
         assert store.load("c1") is None
         store.delete("c1")  # deleting twice is fine
@@ -75,8 +80,8 @@ class TestContract:
     def test_transcript_is_bounded_and_goes_with_the_call(self, make_store: StoreFactory) -> None:
         store = make_store()
         for number in range(7):
-            store.save("c1", "{}", 60, turn=json.dumps({"n": number}), turn_limit=3)
-        store.save("c1", "{}", 60)  # an event without a turn keeps the transcript
+            store.save("c1", record(), 60, turn=json.dumps({"n": number}), turn_limit=3)
+        store.save("c1", record(), 60)  # an event without a turn keeps the transcript
         assert [json.loads(turn)["n"] for turn in store.transcript("c1")] == [4, 5, 6]
         assert store.transcript("other") == []
         store.delete("c1")
@@ -84,11 +89,10 @@ class TestContract:
 
     def test_records_lists_live_calls_only(self, make_store: StoreFactory) -> None:
         store = make_store()
-        store.save("a", "A", 60)
-        store.save("b", "B", 60)
-        store.save("c", "C", 60)
+        for name in "abc":
+            store.save(name, record(name=name), 60)
         store.delete("b")
-        assert sorted(store.records()) == [("a", "A"), ("c", "C")]
+        assert sorted((sid, rec.meta["name"]) for sid, rec in store.records()) == [("a", "a"), ("c", "c")]
 
     def test_lock_wait_is_bounded(self, make_store: StoreFactory, kind: str) -> None:
         holder = make_store(lock_wait=0.05)
@@ -123,12 +127,12 @@ class TestMemoryExpiry:
     def test_records_expire_after_the_ttl_and_saves_refresh_it(self) -> None:
         now = [1000.0]
         store = MemoryStore(clock=lambda: now[0])
-        store.save("c1", "x", 10, turn='{"n":1}', turn_limit=5)
+        store.save("c1", record(v="x"), 10, turn='{"n":1}', turn_limit=5)
         now[0] += 9
-        store.save("c1", "y", 10)  # refreshed: lives 10 s from now
+        store.save("c1", record(v="y"), 10)  # refreshed: lives 10 s from now
         now[0] += 9
-        assert store.load("c1") == "y" and store.transcript("c1") == ['{"n":1}']
-        assert list(store.records()) == [("c1", "y")]
+        assert store.load("c1") == record(v="y") and store.transcript("c1") == ['{"n":1}']
+        assert [(sid, rec.meta) for sid, rec in store.records()] == [("c1", {"v": "y"})]
         now[0] += 2
         assert store.load("c1") is None and store.transcript("c1") == [] and list(store.records()) == []
 
@@ -144,22 +148,27 @@ class TestRedis:
 
     def test_keys_are_prefixed_and_expire_with_the_ttl_refreshed_on_every_save(self, store: Any) -> None:
         client, prefix = store.client, store.prefix
-        store.save("c1", "x", 100, turn='{"n":1}', turn_limit=5)
+        store.save("c1", record(), 100, turn='{"n":1}', turn_limit=5)
         assert set(client.keys(f"{prefix}*")) == {f"{prefix}call:c1", f"{prefix}transcript:c1", f"{prefix}live"}
         assert client.keys("call:*") == []
         assert 0 < client.ttl(f"{prefix}call:c1") <= 100
         assert 0 < client.ttl(f"{prefix}transcript:c1") <= 100
-        store.save("c1", "y", 1000)
+        store.save("c1", record(), 1000)
         assert client.ttl(f"{prefix}call:c1") > 100
         assert client.ttl(f"{prefix}transcript:c1") > 100
 
     def test_expired_calls_leave_the_live_set(self, store: Any) -> None:
-        store.save("gone", "x", 60)
+        store.save("gone", record(), 60)
         store.client.zadd(f"{store.prefix}live", {"gone": 1.0})  # as if its TTL passed long ago
         store.client.delete(f"{store.prefix}call:gone")  # and Redis expired its record
-        store.save("here", "y", 60)  # every save trims the set
+        store.save("here", record(), 60)  # every save trims the set
         assert store.client.zrange(f"{store.prefix}live", 0, -1) == ["here"]
-        assert list(store.records()) == [("here", "y")]
+        assert [sid for sid, _ in store.records()] == ["here"]
+
+    def test_an_unreadable_record_is_left_out_of_the_live_calls(self, store: Any) -> None:
+        store.save("good", record(), 60)
+        store.save("bad", "{not json", 60)
+        assert [sid for sid, _ in store.records()] == ["good"]
 
     def test_lock_is_a_token_guarded_key_with_a_ttl(self, store: Any) -> None:
         key = f"{store.prefix}lock:c1"

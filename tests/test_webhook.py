@@ -186,7 +186,7 @@ class TestHostileInput:
         def explode(*args: Any, **kwargs: Any) -> None:
             raise OSError("disk on fire")
 
-        monkeypatch.setattr(state.store, "load", explode)
+        monkeypatch.setattr(state.store, "load_record", explode)
         response = post(event("user_speak", "s"))
         assert response.status_code == 500
         assert b"disk on fire" not in response.data and b"Traceback" not in response.data
