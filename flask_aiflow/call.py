@@ -12,29 +12,27 @@ from .events import AssistantSpeak, UserSpeak
 
 if TYPE_CHECKING:
     from .events import Event, Session
-    from .state import CallRecord, StateStore
+    from .state import CallRecord, StateStore, Turn
 
 _TAG = re.compile(r"<[^>]*>")
 
 
-def transcript_turn(event: UserSpeak | AssistantSpeak) -> str | None:
-    """The transcript turn (JSON text) an event adds, or None.
+def transcript_turn(event: UserSpeak | AssistantSpeak) -> Turn | None:
+    """The transcript turn an event adds, or None.
 
     ``{"role": "caller"|"assistant", "text": ..., "at": unix seconds}``; a
     caller turn that interrupted the assistant has ``"barged_in": true``; an
     assistant turn spoken from SSML has the SSML's text without its tags.
     """
     if isinstance(event, UserSpeak):
-        turn: dict[str, Any] = {"role": "caller", "text": event.text, "at": time.time()}
         if event.barged_in:
-            turn["barged_in"] = True
-    else:
-        text = event.text if event.text is not None else _TAG.sub("", event.ssml or "").strip()
-        if not text:
-            return None
-        at = event.speech_started_at / 1000 if event.speech_started_at else time.time()
-        turn = {"role": "assistant", "text": text, "at": at}
-    return json.dumps(turn, separators=(",", ":"))
+            return {"role": "caller", "text": event.text, "at": time.time(), "barged_in": True}
+        return {"role": "caller", "text": event.text, "at": time.time()}
+    text = event.text if event.text is not None else _TAG.sub("", event.ssml or "").strip()
+    if not text:
+        return None
+    at = event.speech_started_at / 1000 if event.speech_started_at else time.time()
+    return {"role": "assistant", "text": text, "at": at}
 
 
 class TranscriptSource:
@@ -42,19 +40,23 @@ class TranscriptSource:
 
     __slots__ = ("_store", "_session_id", "_current", "_limit", "_turns")
 
-    def __init__(self, store: StateStore, session_id: str, current: str | None, limit: int) -> None:
+    def __init__(self, store: StateStore, session_id: str, current: Turn | None, limit: int) -> None:
         self._store = store
         self._session_id = session_id
         self._current = current
         self._limit = limit
-        self._turns: list[dict[str, Any]] | None = None
+        self._turns: list[Turn] | None = None
 
-    def turns(self) -> list[dict[str, Any]]:
+    def turns(self) -> list[Turn]:
+        """The turns, oldest first; the caller must not change them."""
         if self._turns is None:
-            texts = self._store.transcript(self._session_id) if self._limit else []
-            if self._current is not None:
-                texts.append(self._current)
-            self._turns = [json.loads(text) for text in texts[-self._limit :]] if self._limit else []
+            if not self._limit:
+                self._turns = []
+            else:
+                turns = self._store.transcript(self._session_id)
+                if self._current is not None:
+                    turns.append(self._current)
+                self._turns = turns[-self._limit :]
         return self._turns
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -85,7 +84,7 @@ class AiFlowState:
 
     def transcript(self, session_id: str) -> list[dict[str, Any]]:
         """A call's transcript as skills see it in ``call.transcript`` (empty when unknown)."""
-        return [json.loads(turn) for turn in self.store.transcript(session_id)]
+        return [dict(turn) for turn in self.store.transcript(session_id)]
 
 
 class AiFlow:

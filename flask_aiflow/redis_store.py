@@ -49,7 +49,7 @@ import redis
 from redis.exceptions import LockError
 
 from .push import NO_NODE, TIMED_OUT, Deliver, Relay
-from .state import CallBusy, CallRecord, StateStore
+from .state import CallBusy, CallRecord, StateStore, Turn
 
 logger = logging.getLogger("flask_aiflow")
 
@@ -122,7 +122,7 @@ class RedisStore(StateStore):
     def load(self, session_id: str) -> str | None:
         return self.client.get(self._key("call", session_id))  # type: ignore[return-value]
 
-    def save(self, session_id: str, data: str, ttl: int, *, turn: str | None = None, turn_limit: int = 0) -> None:
+    def save(self, session_id: str, data: str, ttl: int, *, turn: Turn | None = None, turn_limit: int = 0) -> None:
         now = time.time()
         pipe = self.client.pipeline(transaction=True)
         pipe.set(self._key("call", session_id), data, ex=ttl)
@@ -131,7 +131,7 @@ class RedisStore(StateStore):
         pipe.expire(self._live_key, ttl)
         key = self._key("transcript", session_id)
         if turn is not None and turn_limit > 0:
-            pipe.rpush(key, turn)
+            pipe.rpush(key, json.dumps(turn, separators=(",", ":")))
             pipe.ltrim(key, -turn_limit, -1)
         pipe.expire(key, ttl)  # the transcript lives exactly as long as the record
         pipe.execute()
@@ -142,8 +142,9 @@ class RedisStore(StateStore):
         pipe.zrem(self._live_key, session_id)
         pipe.execute()
 
-    def transcript(self, session_id: str) -> list[str]:
-        return self.client.lrange(self._key("transcript", session_id), 0, -1)  # type: ignore[return-value]
+    def transcript(self, session_id: str) -> list[Turn]:
+        texts = self.client.lrange(self._key("transcript", session_id), 0, -1)
+        return [json.loads(text) for text in texts]  # type: ignore[union-attr]
 
     def records(self) -> Iterator[tuple[str, CallRecord]]:
         now = time.time()

@@ -35,6 +35,9 @@ if TYPE_CHECKING:
 
 RECORD_VERSION = 1
 
+#: One transcript turn: ``{"role": "caller" | "assistant", "text": ..., "at": unix seconds}``.
+Turn = dict[str, Any]
+
 
 class CallBusy(RuntimeError):
     """A call's lock could not be had in time: another event of it is still being handled."""
@@ -104,20 +107,21 @@ class StateStore(ABC):
         """The stored record text, or None for an unknown or expired call."""
 
     @abstractmethod
-    def save(self, session_id: str, data: str, ttl: int, *, turn: str | None = None, turn_limit: int = 0) -> None:
+    def save(self, session_id: str, data: str, ttl: int, *, turn: Turn | None = None, turn_limit: int = 0) -> None:
         """Store a call's record text for ``ttl`` seconds.
 
-        :param turn: a transcript turn (JSON text) to append in the same write;
-            the call's transcript then keeps its last ``turn_limit`` turns and
-            expires with the record.
+        :param turn: a transcript turn (a JSON-safe dict, never changed
+            afterwards) to append in the same write; the call's transcript
+            then keeps its last ``turn_limit`` turns and expires with the
+            record.
         """
 
     @abstractmethod
     def delete(self, session_id: str) -> None:
         """Forget a call (its ``session_end`` arrived): record and transcript."""
 
-    def transcript(self, session_id: str) -> list[str]:
-        """The call's transcript turns as JSON texts, oldest first.
+    def transcript(self, session_id: str) -> list[Turn]:
+        """The call's transcript turns, oldest first (the caller must not change them).
 
         A store that keeps no transcript returns an empty list.
         """
@@ -152,7 +156,7 @@ class StateStore(ABC):
             raise ValueError(f"malformed call record: {exc!r}") from None
 
     def save_record(
-        self, session_id: str, record: CallRecord, ttl: int, *, turn: str | None = None, turn_limit: int = 0
+        self, session_id: str, record: CallRecord, ttl: int, *, turn: Turn | None = None, turn_limit: int = 0
     ) -> None:
         """Store a call's record (and a transcript turn, as :meth:`save`); stores that keep objects may override this."""
         self.save(session_id, record.dumps(), ttl, turn=turn, turn_limit=turn_limit)
@@ -184,20 +188,21 @@ class MemoryStore(StateStore):
 
     process_local = True
 
-    def __init__(self, *, clock: Any = time.monotonic, lock_wait: float = 10.0) -> None:
+    def __init__(self, *, clock: Any = time.monotonic) -> None:
         # Records are kept as objects, not JSON: every skill's state inside is
         # already JSON text (checked when committed), and the rest is built by
         # the dispatcher from JSON-safe values, so nothing is lost by skipping
         # the codec, and every event saves a few microseconds.
         #: session id -> (record, expiry on ``clock``, transcript turns or None)
-        self._records: dict[str, tuple[CallRecord, float, deque[str] | None]] = {}
+        self._records: dict[str, tuple[CallRecord, float, deque[Turn] | None]] = {}
         self._locks = [threading.Lock() for _ in range(self.LOCK_STRIPES)]
-        self._lock_wait = lock_wait
         self._clock = clock
         self._saves = 0
 
-    def lock(self, session_id: str) -> _StripeLock:
-        return _StripeLock(self._locks[hash(session_id) % self.LOCK_STRIPES], self._lock_wait, session_id)
+    def lock(self, session_id: str) -> threading.Lock:
+        # A plain lock (its wait is not bounded): in one process a holder
+        # cannot die and leave it taken, and this is the cheapest lock there is.
+        return self._locks[hash(session_id) % self.LOCK_STRIPES]
 
     def _get(self, session_id: str) -> CallRecord | None:
         entry = self._records.get(session_id)
@@ -212,7 +217,7 @@ class MemoryStore(StateStore):
         record = self._get(session_id)
         return None if record is None else record.dumps()
 
-    def save(self, session_id: str, data: str, ttl: int, *, turn: str | None = None, turn_limit: int = 0) -> None:
+    def save(self, session_id: str, data: str, ttl: int, *, turn: Turn | None = None, turn_limit: int = 0) -> None:
         self.save_record(session_id, CallRecord.loads(data), ttl, turn=turn, turn_limit=turn_limit)
 
     def load_record(self, session_id: str) -> CallRecord | None:
@@ -220,7 +225,7 @@ class MemoryStore(StateStore):
         return None if record is None else record.copy()
 
     def save_record(
-        self, session_id: str, record: CallRecord, ttl: int, *, turn: str | None = None, turn_limit: int = 0
+        self, session_id: str, record: CallRecord, ttl: int, *, turn: Turn | None = None, turn_limit: int = 0
     ) -> None:
         entry = self._records.get(session_id)
         turns = entry[2] if entry is not None else None
@@ -236,7 +241,7 @@ class MemoryStore(StateStore):
     def delete(self, session_id: str) -> None:
         self._records.pop(session_id, None)
 
-    def transcript(self, session_id: str) -> list[str]:
+    def transcript(self, session_id: str) -> list[Turn]:
         entry = self._records.get(session_id)
         if entry is None or entry[2] is None or entry[1] <= self._clock():
             return []
@@ -260,29 +265,11 @@ class MemoryStore(StateStore):
         return len(self._records)
 
 
-class _StripeLock:
-    """One call's hold on a striped lock, waiting at most ``wait`` seconds for it."""
-
-    __slots__ = ("_lock", "_wait", "_session_id")
-
-    def __init__(self, lock: threading.Lock, wait: float, session_id: str) -> None:
-        self._lock = lock
-        self._wait = wait
-        self._session_id = session_id
-
-    def __enter__(self) -> None:
-        if not self._lock.acquire(timeout=self._wait):
-            raise CallBusy(f"call {self._session_id}: its lock was not free within {self._wait} s")
-
-    def __exit__(self, *exc: object) -> None:
-        self._lock.release()
-
-    def locked(self) -> bool:
-        return self._lock.locked()
-
-
 def store_from_config(url: str, *, prefix: str, lock_ttl: float, lock_wait: float) -> StateStore:
     """The store an ``AIFLOW_STATE_STORE`` value names: ``"memory"`` or a Redis URL.
+
+    ``lock_ttl`` and ``lock_wait`` apply to the Redis lock (see
+    :class:`~flask_aiflow.redis_store.RedisStore`).
 
     Raises :class:`~flask_aiflow.config.ConfigurationError` for any other value,
     and for a Redis URL when redis-py is not installed.
@@ -290,7 +277,7 @@ def store_from_config(url: str, *, prefix: str, lock_ttl: float, lock_wait: floa
     from .config import ConfigurationError
 
     if url == "memory":
-        return MemoryStore(lock_wait=lock_wait)
+        return MemoryStore()
     if url.startswith(("redis://", "rediss://", "unix://")):
         try:
             from .redis_store import RedisStore

@@ -80,9 +80,9 @@ class TestContract:
     def test_transcript_is_bounded_and_goes_with_the_call(self, make_store: StoreFactory) -> None:
         store = make_store()
         for number in range(7):
-            store.save("c1", record(), 60, turn=json.dumps({"n": number}), turn_limit=3)
+            store.save("c1", record(), 60, turn={"n": number}, turn_limit=3)
         store.save("c1", record(), 60)  # an event without a turn keeps the transcript
-        assert [json.loads(turn)["n"] for turn in store.transcript("c1")] == [4, 5, 6]
+        assert store.transcript("c1") == [{"n": 4}, {"n": 5}, {"n": 6}]
         assert store.transcript("other") == []
         store.delete("c1")
         assert store.transcript("c1") == []
@@ -94,9 +94,36 @@ class TestContract:
         store.delete("b")
         assert sorted((sid, rec.meta["name"]) for sid, rec in store.records()) == [("a", "a"), ("c", "c")]
 
-    def test_lock_wait_is_bounded(self, make_store: StoreFactory, kind: str) -> None:
-        holder = make_store(lock_wait=0.05)
-        waiter = holder if kind == "memory" else make_store(lock_wait=0.05)
+    def test_a_call_lock_is_held_against_other_threads_only_for_that_call(self, make_store: StoreFactory, kind: str) -> None:
+        holder = make_store()
+        waiter = holder if kind == "memory" else make_store()
+        locked, done = threading.Event(), threading.Event()
+        order: list[str] = []
+
+        def hold() -> None:
+            with holder.lock("c1"):
+                locked.set()
+                with waiter.lock("c2"):  # another call is not held up
+                    order.append("other call")
+                done.wait(10)
+                order.append("first released")
+
+        thread = threading.Thread(target=hold)
+        thread.start()
+        assert locked.wait(10)
+        releaser = threading.Timer(0.05, done.set)
+        releaser.start()
+        with waiter.lock("c1"):  # waits until the holder lets go
+            order.append("second holds")
+        thread.join()
+        releaser.join()
+        assert order == ["other call", "first released", "second holds"]
+
+    def test_redis_lock_wait_is_bounded(self, redis_url: str, redis_prefix: str) -> None:
+        from flask_aiflow.redis_store import RedisStore
+
+        holder = RedisStore.from_url(redis_url, prefix=redis_prefix, lock_wait=0.05)
+        waiter = RedisStore.from_url(redis_url, prefix=redis_prefix, lock_wait=0.05)
         locked, done = threading.Event(), threading.Event()
 
         def hold() -> None:
@@ -116,8 +143,10 @@ class TestContract:
         finally:
             done.set()
             thread.join()
+            holder.close()
         with waiter.lock("c1"):  # free again once released
             pass
+        waiter.close()
 
     def test_ping(self, make_store: StoreFactory) -> None:
         assert make_store().ping() is True
@@ -127,11 +156,11 @@ class TestMemoryExpiry:
     def test_records_expire_after_the_ttl_and_saves_refresh_it(self) -> None:
         now = [1000.0]
         store = MemoryStore(clock=lambda: now[0])
-        store.save("c1", record(v="x"), 10, turn='{"n":1}', turn_limit=5)
+        store.save("c1", record(v="x"), 10, turn={"n": 1}, turn_limit=5)
         now[0] += 9
         store.save("c1", record(v="y"), 10)  # refreshed: lives 10 s from now
         now[0] += 9
-        assert store.load("c1") == record(v="y") and store.transcript("c1") == ['{"n":1}']
+        assert store.load("c1") == record(v="y") and store.transcript("c1") == [{"n": 1}]
         assert [(sid, rec.meta) for sid, rec in store.records()] == [("c1", {"v": "y"})]
         now[0] += 2
         assert store.load("c1") is None and store.transcript("c1") == [] and list(store.records()) == []
@@ -148,7 +177,7 @@ class TestRedis:
 
     def test_keys_are_prefixed_and_expire_with_the_ttl_refreshed_on_every_save(self, store: Any) -> None:
         client, prefix = store.client, store.prefix
-        store.save("c1", record(), 100, turn='{"n":1}', turn_limit=5)
+        store.save("c1", record(), 100, turn={"n": 1}, turn_limit=5)
         assert set(client.keys(f"{prefix}*")) == {f"{prefix}call:c1", f"{prefix}transcript:c1", f"{prefix}live"}
         assert client.keys("call:*") == []
         assert 0 < client.ttl(f"{prefix}call:c1") <= 100
