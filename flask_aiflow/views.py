@@ -203,6 +203,9 @@ def handle_ws_message(
         route = state.hub.register(session_id, connection)
     try:
         decision = state.handle(event, "websocket", route)
+    except CallBusy as exc:
+        logger.error("%s", exc)
+        return None
     except Exception:  # noqa: BLE001
         logger.exception("call %s: internal error while handling %s", session_id, event.type)
         return None

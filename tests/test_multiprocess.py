@@ -183,6 +183,13 @@ def test_the_memory_store_under_four_workers_is_warned_about_and_loses_state(
     assert len(pids) == 4
 
 
+def test_the_warning_also_comes_with_preload(tmp_path: Path) -> None:
+    """With --preload the app is loaded once, in the arbiter, before the workers fork."""
+    with serve(APP, workers=2, extra_args=["--preload"], log_path=tmp_path / "gunicorn.log") as server:
+        warnings = server.wait_for_log(WARNING)
+    assert len(warnings) == 1 and "2 worker processes (gunicorn --workers)" in warnings[0]
+
+
 class TestPushAcrossWorkers:
     def test_an_action_pushed_from_another_worker_reaches_the_socket(self, redis_workers: Server) -> None:
         ws = self.connect(redis_workers)

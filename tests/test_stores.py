@@ -227,6 +227,22 @@ class TestRedis:
         with store.lock("c1"):  # waits (up to 3 s) until the dead holder's lock expires
             pass
 
+    def test_an_event_that_cannot_get_its_call_lock_is_a_503(self, redis_url: str, redis_prefix: str) -> None:
+        from flask_aiflow.redis_store import RedisStore
+
+        app = make_app(AIFLOW_STATE_STORE=redis_url, AIFLOW_REDIS_PREFIX=redis_prefix, AIFLOW_LOCK_WAIT=0.05)
+        other_worker = RedisStore.from_url(redis_url, prefix=redis_prefix)
+        try:
+            with other_worker.lock("busy"):  # another process is still handling this call
+                response = app.test_client().post(
+                    "/webhook", json=event("user_speak", "busy"), headers={"X-API-TOKEN": "test-secret"}
+                )
+        finally:
+            other_worker.close()
+        assert response.status_code == 503
+        assert response.headers["Retry-After"] == "1"
+        assert response.get_json()["error"] == "busy"
+
     def test_health_reports_an_unreachable_redis(self, redis_prefix: str) -> None:
         from .server import free_port
 
