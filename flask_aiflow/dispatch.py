@@ -45,7 +45,7 @@ from .decision import (
 from .events import AssistantSpeak, AssistantSpeechEnded, Event, SessionEnd, SessionStart, UserSpeak
 from .hookspecs import EVENT_HOOKS
 from .plugins import BoundHook, SkillInfo, SkillRegistry
-from .state import CallRecord, StateStore
+from .state import CallRecord, StateStore, Turn
 
 logger = logging.getLogger("flask_aiflow")
 
@@ -139,7 +139,7 @@ class Dispatcher:
             }
         )
 
-    def _persist(self, event: Event, record: CallRecord, transport: str, route: str | None, turn: str | None) -> None:
+    def _persist(self, event: Event, record: CallRecord, transport: str, route: str | None, turn: Turn | None) -> None:
         if isinstance(event, SessionEnd):
             self.store.delete(event.session.id)
             return

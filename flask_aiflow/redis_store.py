@@ -79,7 +79,9 @@ class RedisStore(StateStore):
     ) -> None:
         if lock_ttl <= 0 or lock_wait < 0:
             raise ValueError("lock_ttl must be > 0 and lock_wait >= 0")
-        self.client = client
+        #: redis-py's own annotations mix in its asyncio client's types, so
+        #: the client is used untyped here.
+        self.client: Any = client
         self.prefix = prefix
         self.lock_ttl = lock_ttl
         self.lock_wait = lock_wait
@@ -120,7 +122,8 @@ class RedisStore(StateStore):
                 )
 
     def load(self, session_id: str) -> str | None:
-        return self.client.get(self._key("call", session_id))  # type: ignore[return-value]
+        text = self.client.get(self._key("call", session_id))
+        return None if text is None else _text(text)
 
     def save(self, session_id: str, data: str, ttl: int, *, turn: Turn | None = None, turn_limit: int = 0) -> None:
         now = time.time()
@@ -144,15 +147,15 @@ class RedisStore(StateStore):
 
     def transcript(self, session_id: str) -> list[Turn]:
         texts = self.client.lrange(self._key("transcript", session_id), 0, -1)
-        return [json.loads(text) for text in texts]  # type: ignore[union-attr]
+        return [json.loads(text) for text in texts]
 
     def records(self) -> Iterator[tuple[str, CallRecord]]:
         now = time.time()
         ids = self.client.zrangebyscore(self._live_key, now, "+inf")
         if not ids:
             return
-        texts = self.client.mget([self._key("call", sid) for sid in ids])  # type: ignore[union-attr]
-        for session_id, text in zip(ids, texts):  # type: ignore[call-overload]
+        texts = self.client.mget([self._key("call", _text(sid)) for sid in ids])
+        for session_id, text in zip(ids, texts):
             if text is None:
                 continue  # ended or expired since the set was read
             try:
@@ -195,7 +198,7 @@ class RedisRelay(Relay):
     ACK_TTL = 30
 
     def __init__(self, client: redis.Redis, prefix: str) -> None:
-        self.client = client
+        self.client: Any = client
         self.prefix = prefix
         self._lock = threading.Lock()
         self._pid = -1
@@ -240,7 +243,7 @@ class RedisRelay(Relay):
         reply = self.client.blpop([ack_key], timeout=timeout)
         if reply is None:
             return TIMED_OUT
-        return _text(reply[1])  # type: ignore[index]
+        return _text(reply[1])
 
     def acknowledge(self, message_id: str, outcome: str) -> None:
         key = f"{self.prefix}ack:{message_id}"
