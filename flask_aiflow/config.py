@@ -64,8 +64,9 @@ DEFAULTS: dict[str, Any] = {
     "AIFLOW_STATE_STORE": "memory",
     # Put before every Redis key and channel name.
     "AIFLOW_REDIS_PREFIX": "aiflow:",
-    # Seconds a call's lock lives at most (longer than the slowest event) and
-    # seconds an event waits for it before giving up (503 on the webhook).
+    # Redis store: seconds a call's lock lives at most (longer than the slowest
+    # event) and seconds an event waits for it before giving up (503 on the
+    # webhook). The in-memory store's lock needs neither.
     "AIFLOW_LOCK_TIMEOUT": 10.0,
     "AIFLOW_LOCK_WAIT": 5.0,
     # Turns kept in each call's transcript (0: keep none).
