@@ -9,6 +9,13 @@ turns a speak setting (a string, or a mapping with ``text`` or ``ssml``,
 ``tts``, ``barge_in``, ``user_input_timeout_seconds``) into a validated
 :class:`~flask_aiflow.actions.Speak` using the core's own checks, so a
 skill's configuration accepts exactly what the protocol accepts.
+
+For skills that route calls (menu, timeout escalation), :class:`Voice`
+carries speech defaults down a configuration tree,
+:func:`transfer_from_config` and :func:`audio_from_config` read a transfer
+target and a clip, and :func:`outcome_from_config` reads "what happens
+next" (say, play, transfer, hang up) into an :class:`Outcome` that proposes
+itself with its follow-ups (a farewell, then the hang-up).
 """
 
 from __future__ import annotations
@@ -16,27 +23,40 @@ from __future__ import annotations
 import difflib
 import json
 import math
+import os
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .actions import (
     TTS,
+    Action,
+    Audio,
     BargeInConfig,
     InvalidActionError,
     Speak,
+    Transfer,
     _check_e164,
     barge_in_from_dict,
+    hangup,
     speak,
+    transfer,
     tts_from_dict,
 )
-from .candidates import check_priority
+from .candidates import Candidate, check_priority
 from .events import _describe
 from .plugins import SkillConfigError
 
+if TYPE_CHECKING:
+    from flask import Flask
+
 __all__ = [
+    "OUTCOMES",
     "SPEAK_KEYS",
     "KeyPath",
+    "Outcome",
+    "Voice",
+    "audio_from_config",
     "barge_in_option",
     "expect_bool",
     "expect_int",
@@ -46,7 +66,9 @@ __all__ = [
     "expect_priority",
     "expect_str",
     "expect_str_list",
+    "outcome_from_config",
     "speak_from_config",
+    "transfer_from_config",
     "tts_option",
 ]
 
@@ -243,3 +265,170 @@ def speak_from_config(
         )
     except InvalidActionError as exc:
         raise path.action_error(exc) from None
+
+
+# -- speech defaults, transfers, clips and outcomes ------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Voice:
+    """Speech defaults handed down a configuration tree (a menu and its sub-menus).
+
+    Each level may override them with its own ``tts``, ``barge_in`` and
+    ``user_input_timeout_seconds`` keys (see :meth:`updated`).
+    """
+
+    tts: TTS | None = None
+    barge_in: BargeInConfig | None = None
+    user_input_timeout_seconds: float | None = None
+
+    @classmethod
+    def of_app(cls, app: Flask) -> Voice:
+        """The app's ``AIFLOW_DEFAULT_TTS`` and ``AIFLOW_DEFAULT_BARGE_IN``: the root of a skill's defaults."""
+        state = app.extensions.get("aiflow")
+        if state is None:
+            return cls()
+        return cls(state.settings.default_tts, state.settings.default_barge_in)
+
+    def updated(self, config: Mapping[str, Any], path: KeyPath) -> Voice:
+        """These defaults, overridden by the voice keys ``config`` sets (None keeps the default)."""
+        tts, barge_in, timeout = self.tts, self.barge_in, self.user_input_timeout_seconds
+        if config.get("tts") is not None:
+            tts = tts_option(config["tts"], path / "tts")
+        if config.get("barge_in") is not None:
+            barge_in = barge_in_option(config["barge_in"], path / "barge_in")
+        if config.get("user_input_timeout_seconds") is not None:
+            timeout = expect_number(config["user_input_timeout_seconds"], path / "user_input_timeout_seconds")
+        return Voice(tts, barge_in, timeout)
+
+    def speak(self, value: Any, path: KeyPath) -> Speak:
+        """A speak setting (see :func:`speak_from_config`) with these defaults."""
+        return speak_from_config(
+            value,
+            path,
+            tts=self.tts,
+            barge_in=self.barge_in,
+            user_input_timeout_seconds=self.user_input_timeout_seconds,
+        )
+
+    @property
+    def last_words(self) -> Voice:
+        """The same voice without an input timeout, for speech right before a transfer or hang-up."""
+        return Voice(self.tts, self.barge_in)
+
+
+def transfer_from_config(value: Any, path: KeyPath, *, extra_keys: Collection[str] = ()) -> Transfer:
+    """A transfer from ``{"target", "caller_id_name", "caller_id_number"}``.
+
+    ``caller_id_number`` defaults to ``target``, as in the reference's example.
+    ``extra_keys`` are further keys the caller reads itself.
+    """
+    data = expect_mapping(
+        value,
+        path,
+        allowed=("target", "caller_id_name", "caller_id_number", *extra_keys),
+        required=("target", "caller_id_name"),
+    )
+    target = expect_phone_number(data["target"], path / "target")
+    number = expect_phone_number(data.get("caller_id_number", target), path / "caller_id_number")
+    name = expect_str(data["caller_id_name"], path / "caller_id_name")
+    return transfer(target, caller_id_name=name, caller_id_number=number)
+
+
+def audio_from_config(value: Any, path: KeyPath, *, root: str | os.PathLike[str] = ".") -> Audio:
+    """A clip from a WAV file path, or ``{"file" | "base64", "barge_in"}``.
+
+    A relative file path is taken from ``root`` (the app's ``root_path``).
+    The clip is checked now (16 kHz mono 16-bit PCM WAV) and encoded once.
+    """
+    if isinstance(value, str):
+        value = {"file": value}
+    data = expect_mapping(value, path, allowed=("file", "base64", "barge_in"))
+    if ("file" in data) == ("base64" in data):
+        raise path.error('needs exactly one of "file" or "base64"')
+    barge_in = barge_in_option(data.get("barge_in"), path / "barge_in")
+    if "file" in data:
+        file_path = os.path.join(root, expect_str(data["file"], path / "file"))
+        try:
+            return Audio.from_file(file_path, barge_in=barge_in)
+        except InvalidActionError as exc:
+            raise (path / "file").error(exc.reason) from None
+    try:
+        return Audio.from_base64(expect_str(data["base64"], path / "base64"), barge_in=barge_in)
+    except InvalidActionError as exc:
+        raise (path / "base64").error(exc.reason) from None
+
+
+SAY = "say"
+AUDIO = "audio"
+TRANSFER = "transfer"
+HANGUP = "hangup"
+#: The kinds of :class:`Outcome`, as configuration keys.
+OUTCOMES = (SAY, AUDIO, TRANSFER, HANGUP)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """A configured reaction: an action, and follow-ups delivered once it has been spoken.
+
+    ``kind`` is one of :data:`OUTCOMES`.
+    """
+
+    kind: str
+    action: Action
+    then: tuple[Action, ...] = ()
+
+    @property
+    def ends_call(self) -> bool:
+        return self.kind in (TRANSFER, HANGUP)
+
+    def candidate(
+        self, *, priority: int | None = None, reason: str = "", then: Sequence[Action] = ()
+    ) -> Candidate:
+        """Propose it; ``then`` adds follow-ups after the configured ones."""
+        return Candidate(self.action, priority=priority, reason=reason, then=(*self.then, *then))
+
+
+def outcome_from_config(
+    value: Any,
+    path: KeyPath,
+    *,
+    kinds: Collection[str] = OUTCOMES,
+    voice: Voice = Voice(),
+    root: str | os.PathLike[str] = ".",
+    extra_keys: Collection[str] = (),
+) -> Outcome:
+    """An :class:`Outcome` from a mapping with exactly one of ``kinds`` as a key.
+
+    - ``{"say": <speak setting>}``: speak it;
+    - ``{"audio": <clip>}``: play it (see :func:`audio_from_config`);
+    - ``{"transfer": {"target", "caller_id_name", "caller_id_number"?, "announce"?}}``:
+      transfer, after speaking ``announce`` if given;
+    - ``{"hangup": true | <speak setting>}``: hang up, after the farewell if given.
+
+    Speech before a transfer or hang-up sets no input timeout. ``extra_keys``
+    are further keys the caller reads from the same mapping.
+    """
+    data = expect_mapping(value, path, allowed=(*kinds, *extra_keys))
+    present = [kind for kind in kinds if kind in data]
+    if len(present) != 1:
+        expected = " or ".join(f'"{kind}"' for kind in kinds)
+        found = f" (found {', '.join(present)})" if present else ""
+        raise path.error(f"needs exactly one of {expected}{found}")
+    kind = present[0]
+    here = path / kind
+    setting = data[kind]
+    if kind == SAY:
+        return Outcome(SAY, voice.speak(setting, here))
+    if kind == AUDIO:
+        return Outcome(AUDIO, audio_from_config(setting, here, root=root))
+    if kind == TRANSFER:
+        target = transfer_from_config(setting, here, extra_keys=("announce",))
+        if setting.get("announce") is None:
+            return Outcome(TRANSFER, target)
+        return Outcome(TRANSFER, voice.last_words.speak(setting["announce"], here / "announce"), (target,))
+    if setting is True:
+        return Outcome(HANGUP, hangup())
+    if setting is False or setting is None:
+        raise here.error(f"expected true or a farewell to speak before hanging up, got {_describe(setting)}")
+    return Outcome(HANGUP, voice.last_words.speak(setting, here), (hangup(),))

@@ -26,3 +26,17 @@ def says(text: str) -> Callable[..., str]:
         return text
 
     return hook
+
+
+def wav_bytes(rate: int = 16000, channels: int = 1, width: int = 2, frames: int = 160) -> bytes:
+    """A short silent WAV file; the defaults are the format the service plays."""
+    import io
+    import wave
+
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(channels)
+        out.setsampwidth(width)
+        out.setframerate(rate)
+        out.writeframes(b"\x00" * frames * channels * width)
+    return buffer.getvalue()

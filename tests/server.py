@@ -121,8 +121,9 @@ def wait_until_up(base: str, process: subprocess.Popen[bytes], timeout: float = 
         if process.poll() is not None:
             raise RuntimeError(f"server exited with {process.returncode}")
         try:
-            requests.get(f"{base}/health", timeout=1)
+            requests.get(f"{base}/health", timeout=5)
             return
         except (requests.ConnectionError, requests.Timeout):
-            time.sleep(0.05)  # not listening yet, or no worker has booted yet
+            # not listening yet, or still importing the app (slow on a busy machine)
+            time.sleep(0.05)
     raise RuntimeError(f"server at {base} did not come up in {timeout} s")

@@ -1,0 +1,23 @@
+"""flask-aiflow skill ``menu``: a spoken menu tree, configured by ``AIFLOW_MENU``.
+
+The package is the skill: its entry point (``flask_aiflow.skills``: ``menu``)
+names this module, whose hook implementations come from :mod:`.skill`.
+"""
+
+from .skill import (
+    AIFLOW_NAME,
+    AIFLOW_PRIORITY,
+    aiflow_session_start,
+    aiflow_startup,
+    aiflow_user_speak,
+    settings,
+)
+
+__all__ = [
+    "AIFLOW_NAME",
+    "AIFLOW_PRIORITY",
+    "aiflow_session_start",
+    "aiflow_startup",
+    "aiflow_user_speak",
+    "settings",
+]

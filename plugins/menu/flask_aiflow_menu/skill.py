@@ -1,0 +1,142 @@
+"""The menu's hooks: open the menu, route the caller's choice, re-prompt, escalate.
+
+Per call the skill keeps ``{"path": [...], "tries": n}`` while the menu is
+open (``path`` lists the option indexes from the root to the current
+sub-menu) and nothing once it has closed. While open it holds the floor, so
+its answers rank at least ``FLOOR`` over ordinary skills; its global options
+("agent") propose at their own priority (``SAFETY`` by default) at every
+point of the call.
+
+Closing: a state change is kept only when the proposal wins, but a released
+floor always sticks. So an answer that ends the call (transfer, hang-up,
+escalation) only clears the state and gives the floor back on the caller's
+next turn; if that answer loses, the menu is still open and consistent. A
+spoken answer or clip that closes the menu releases the floor at once, so
+another skill can take it on the next turn. The menu counts as open only
+while it has a path *and* holds the floor.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, current_app
+
+from flask_aiflow import Call, Candidate, SessionStart, UserSpeak, hookimpl
+from flask_aiflow.skillconfig import Voice
+from flask_aiflow.text import words
+
+from . import config as menu_config
+from .config import Menu, MenuConfig
+from .understand import AMBIGUOUS, BACK, MAIN_MENU, OPTION, REPEAT, choose, global_option, wants_main_menu
+
+AIFLOW_NAME = "menu"
+AIFLOW_PRIORITY = 50
+
+#: Where the parsed configuration lives, per app.
+EXTENSION_KEY = "aiflow_menu"
+
+
+def settings(app: Flask | None = None) -> MenuConfig | None:
+    """The parsed ``AIFLOW_MENU`` of ``app`` (default: the current app).
+
+    Parsed on first use when the skill was registered after start-up.
+    """
+    app = app if app is not None else current_app._get_current_object()  # type: ignore[attr-defined]
+    if EXTENSION_KEY not in app.extensions:
+        aiflow_startup(app)
+    return app.extensions[EXTENSION_KEY]  # type: ignore[no-any-return]
+
+
+@hookimpl
+def aiflow_startup(app: Flask) -> None:
+    app.extensions[EXTENSION_KEY] = menu_config.load(
+        app.config.get(menu_config.KEY), root=app.root_path, voice=Voice.of_app(app)
+    )
+
+
+@hookimpl
+def aiflow_session_start(event: SessionStart, call: Call) -> Any:
+    config = settings()
+    if config is None or config.start == menu_config.START_KEYWORD:
+        return None
+    _open(call, ())
+    if config.start == menu_config.START_PROMPT:
+        return Candidate(config.root.prompt, reason="menu: prompt at the start of the call")
+    return None  # open and listening; the greeting speaks
+
+
+@hookimpl
+def aiflow_user_speak(event: UserSpeak, call: Call) -> Any:
+    config = settings()
+    if config is None:
+        return None
+    said = words(event.text)
+    chosen = global_option(config, said)
+    if chosen is not None:
+        if chosen.outcome.ends_call:
+            _close(call)
+        return chosen.outcome.candidate(priority=chosen.priority, reason=f"menu: global option {chosen.name!r}")
+    if "path" not in call.state and call.holds_floor:
+        call.release_floor()  # closed by our last answer; see the module docstring
+    if "path" in call.state and not call.holds_floor:
+        call.state.clear()  # the floor went with an answer of ours that lost
+    if "path" not in call.state:
+        if wants_main_menu(config, said):
+            _open(call, ())
+            return Candidate(config.root.prompt, reason="menu: opened by keyword")
+        return None
+    menu, path = config.menu_at(call.state["path"])
+    return _answer(config, menu, path, said, call)
+
+
+def _answer(config: MenuConfig, menu: Menu, path: tuple[int, ...], said: tuple[str, ...], call: Call) -> Candidate:
+    choice = choose(config, menu, said)
+    if choice is None or choice.kind == AMBIGUOUS:
+        return _no_match(config, menu, call, "ambiguous: " + choice.how if choice else "no match")
+    if choice.kind == REPEAT:
+        return _show(call, menu, path, f"menu: repeat ({choice.how!r})")
+    if choice.kind == BACK:
+        parent, parent_path = config.menu_at(list(path[:-1]))
+        return _show(call, parent, parent_path, f"menu: back ({choice.how!r})")
+    if choice.kind == MAIN_MENU:
+        return _show(call, config.root, (), f"menu: main menu ({choice.how!r})")
+    assert choice.kind == OPTION and choice.index is not None
+    option = menu.options[choice.index]
+    reason = f"menu: option {option.name!r} ({choice.how!r})"
+    if option.submenu is not None:
+        return _show(call, option.submenu, (*path, choice.index), reason)
+    assert option.outcome is not None
+    if option.stay:
+        _open(call, path)
+        return option.outcome.candidate(reason=reason, then=(menu.prompt,))
+    _close(call, release=not option.outcome.ends_call)
+    return option.outcome.candidate(reason=reason)
+
+
+def _show(call: Call, menu: Menu, path: tuple[int, ...], reason: str) -> Candidate:
+    _open(call, path)
+    return Candidate(menu.prompt, reason=reason)
+
+
+def _no_match(config: MenuConfig, menu: Menu, call: Call, why: str) -> Candidate:
+    tries = int(call.state.get("tries", 0)) + 1
+    if tries > config.retries:
+        _close(call)
+        return config.escalation.candidate(reason=f"menu: {why}, {tries} times: escalation")
+    call.state["tries"] = tries
+    return menu.reprompt.candidate(reason=f"menu: {why}, re-prompt {tries} of {config.retries}")
+
+
+def _open(call: Call, path: tuple[int, ...]) -> None:
+    """Wait for a choice in the menu at ``path``, holding the floor."""
+    call.state.clear()
+    call.state.update(path=list(path), tries=0)
+    call.take_floor()
+
+
+def _close(call: Call, *, release: bool = False) -> None:
+    """Stop waiting for a choice; ``release`` gives the floor back now rather than next turn."""
+    call.state.clear()
+    if release:
+        call.release_floor()

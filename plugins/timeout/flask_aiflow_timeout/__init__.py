@@ -1,0 +1,23 @@
+"""flask-aiflow skill ``timeout``: escalating prompts on silence, configured by ``AIFLOW_TIMEOUT``.
+
+The package is the skill: its entry point (``flask_aiflow.skills``: ``timeout``)
+names this module, whose hook implementations come from :mod:`.skill`.
+"""
+
+from .skill import (
+    AIFLOW_NAME,
+    AIFLOW_PRIORITY,
+    aiflow_startup,
+    aiflow_user_input_timeout,
+    aiflow_user_speak,
+    settings,
+)
+
+__all__ = [
+    "AIFLOW_NAME",
+    "AIFLOW_PRIORITY",
+    "aiflow_startup",
+    "aiflow_user_input_timeout",
+    "aiflow_user_speak",
+    "settings",
+]
