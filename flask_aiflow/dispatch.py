@@ -89,7 +89,9 @@ class Dispatcher:
         started = perf_counter()
         session_id = event.session.id
         decision = Decision(event.type, session_id)
-        turn = transcript_turn(event) if self.settings.transcript_limit and isinstance(event, (UserSpeak, AssistantSpeak)) else None
+        turn = None
+        if self.settings.transcript_limit and isinstance(event, (UserSpeak, AssistantSpeak)):
+            turn = transcript_turn(event)
         with self.store.lock(session_id):
             record = self._load(event, decision)
             self._drop_stale_floor(record, decision)
