@@ -73,6 +73,11 @@ DEFAULTS: dict[str, Any] = {
     "AIFLOW_TRANSCRIPT_LIMIT": 50,
     # Seconds send() waits for the process holding a call's WebSocket to confirm.
     "AIFLOW_PUSH_TIMEOUT": 2.0,
+    # Serve the browser console (development only: refused unless the app is
+    # in debug or testing mode or AIFLOW_CONSOLE_ALLOW_PRODUCTION is set).
+    "AIFLOW_CONSOLE": False,
+    "AIFLOW_CONSOLE_PATH": "/aiflow/console",
+    "AIFLOW_CONSOLE_ALLOW_PRODUCTION": False,
 }
 
 FALLBACK_ALLOWED_EVENTS = frozenset(

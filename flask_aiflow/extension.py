@@ -117,7 +117,9 @@ class AiFlow:
     ``AIFLOW_DEFAULT_BARGE_IN``, ``AIFLOW_FALLBACK``,
     ``AIFLOW_FALLBACK_EVENTS``, ``AIFLOW_STATE_TTL``, ``AIFLOW_TRACE``,
     ``AIFLOW_STATE_STORE``, ``AIFLOW_REDIS_PREFIX``, ``AIFLOW_LOCK_TIMEOUT``,
-    ``AIFLOW_LOCK_WAIT``, ``AIFLOW_TRANSCRIPT_LIMIT``, ``AIFLOW_PUSH_TIMEOUT``.
+    ``AIFLOW_LOCK_WAIT``, ``AIFLOW_TRANSCRIPT_LIMIT``, ``AIFLOW_PUSH_TIMEOUT``,
+    ``AIFLOW_CONSOLE``, ``AIFLOW_CONSOLE_PATH``,
+    ``AIFLOW_CONSOLE_ALLOW_PRODUCTION``.
     """
 
     def __init__(
@@ -183,9 +185,13 @@ class AiFlow:
         _report_configuration(settings, registry)
         _check_workers(store)
 
+        from .cli import aiflow_cli
+        from .console import register_console
         from .views import create_blueprint
 
         app.register_blueprint(create_blueprint(settings))
+        app.cli.add_command(aiflow_cli)
+        register_console(app)
 
     # -- access ----------------------------------------------------------------
 
