@@ -63,6 +63,20 @@ DEFAULTS: dict[str, Any] = {
     "AIFLOW_STATE_TTL": 2 * 60 * 60,
     # Log every hook call with its result at debug level.
     "AIFLOW_TRACE": False,
+    # Where call state lives: "memory" (one process) or a redis:// URL (several
+    # workers or hosts; needs flask-aiflow[redis]).
+    "AIFLOW_STATE_STORE": "memory",
+    # Put before every Redis key and channel name.
+    "AIFLOW_REDIS_PREFIX": "aiflow:",
+    # Redis store: seconds a call's lock lives at most (longer than the slowest
+    # event) and seconds an event waits for it before giving up (503 on the
+    # webhook). The in-memory store's lock needs neither.
+    "AIFLOW_LOCK_TIMEOUT": 10.0,
+    "AIFLOW_LOCK_WAIT": 5.0,
+    # Turns kept in each call's transcript (0: keep none).
+    "AIFLOW_TRANSCRIPT_LIMIT": 50,
+    # Seconds send() waits for the process holding a call's WebSocket to confirm.
+    "AIFLOW_PUSH_TIMEOUT": 2.0,
     # Serve the browser console (development only: refused unless the app is
     # in debug or testing mode or AIFLOW_CONSOLE_ALLOW_PRODUCTION is set).
     "AIFLOW_CONSOLE": False,
@@ -136,6 +150,12 @@ class Settings:
     metrics: bool
     metrics_path: str | None
     mask_phone_numbers: bool
+    state_store: str = "memory"
+    redis_prefix: str = "aiflow:"
+    lock_timeout: float = 10.0
+    lock_wait: float = 5.0
+    transcript_limit: int = 50
+    push_timeout: float = 2.0
 
 
 def _names(key: str, value: Any) -> tuple[str, ...]:
@@ -158,6 +178,18 @@ def _path(key: str, value: Any) -> str | None:
 def _positive_int(key: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise ConfigurationError(f"{key} must be a positive int, got {value!r}")
+    return value
+
+
+def _seconds(key: str, value: Any, *, minimum: float = 0.0) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value <= minimum:
+        raise ConfigurationError(f"{key} must be a number of seconds > {minimum:g}, got {value!r}")
+    return float(value)
+
+
+def _store_url(value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise ConfigurationError(f"AIFLOW_STATE_STORE must be 'memory' or a redis:// URL, got {value!r}")
     return value
 
 
@@ -288,6 +320,12 @@ def load_settings(config: Mapping[str, Any]) -> Settings:
         metrics=bool(config["AIFLOW_METRICS"]),
         metrics_path=_path("AIFLOW_METRICS_PATH", config["AIFLOW_METRICS_PATH"]),
         mask_phone_numbers=bool(config["AIFLOW_MASK_PHONE_NUMBERS"]),
+        state_store=_store_url(config["AIFLOW_STATE_STORE"]),
+        redis_prefix=_prefix(config["AIFLOW_REDIS_PREFIX"]),
+        lock_timeout=_seconds("AIFLOW_LOCK_TIMEOUT", config["AIFLOW_LOCK_TIMEOUT"]),
+        lock_wait=_seconds("AIFLOW_LOCK_WAIT", config["AIFLOW_LOCK_WAIT"]),
+        transcript_limit=_transcript_limit(config["AIFLOW_TRANSCRIPT_LIMIT"]),
+        push_timeout=_seconds("AIFLOW_PUSH_TIMEOUT", config["AIFLOW_PUSH_TIMEOUT"]),
     )
 
 
@@ -300,3 +338,15 @@ def _window(value: Any) -> float:
     if seconds is None:
         raise ConfigurationError("AIFLOW_AUTH_FAILURE_WINDOW must be a positive number of seconds, got None")
     return float(seconds)
+
+
+def _prefix(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ConfigurationError(f"AIFLOW_REDIS_PREFIX must be a string, got {value!r}")
+    return value
+
+
+def _transcript_limit(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigurationError(f"AIFLOW_TRANSCRIPT_LIMIT must be an int >= 0, got {value!r}")
+    return value

@@ -9,7 +9,7 @@ transports (webhook and WebSocket) call :meth:`Dispatcher.dispatch`, so a
 skill never knows which one carried the event.
 
 Time budget (``AIFLOW_EVENT_BUDGET_MS``): the skill calls of one event run
-in a worker thread (:mod:`flask_aiflow.workers`) while the dispatching thread
+in a worker thread (:mod:`flask_aiflow.skillpool`) while the dispatching thread
 waits at most the rest of the budget. When it runs out, the skills that
 finished are ranked as usual; the one still running is recorded as a
 ``too_slow`` failure with its elapsed time, the ones after it as not run. A
@@ -34,10 +34,10 @@ from time import perf_counter
 from typing import Any
 
 from .actions import Action, InvalidActionError, Speak, action_from_dict
-from .call import Call
+from .call import Call, TranscriptSource, transcript_turn
 from .candidates import FLOOR, Candidate
+from . import skillpool
 from .config import Settings
-from . import workers
 from .decision import (
     IGNORED,
     OUTRANKED,
@@ -55,11 +55,11 @@ from .decision import (
     Decision,
     SkillFailure,
 )
-from .events import AssistantSpeechEnded, Event, SessionEnd, SessionStart, UserSpeak
+from .events import AssistantSpeak, AssistantSpeechEnded, Event, SessionEnd, SessionStart, UserSpeak
 from .hookspecs import EVENT_HOOKS
 from .logs import session_id_var
 from .plugins import BoundHook, SkillInfo, SkillRegistry
-from .state import CallRecord, StateStore
+from .state import CallRecord, StateStore, Turn
 
 logger = logging.getLogger("flask_aiflow")
 
@@ -97,33 +97,51 @@ class Dispatcher:
         self.store = store
         self.settings = settings
 
-    def dispatch(self, event: Event) -> Decision:
-        """Handle one event; the decision says which action (if any) to send."""
+    def dispatch(self, event: Event, transport: str = "direct", route: str | None = None) -> Decision:
+        """Handle one event; the decision says which action (if any) to send.
+
+        :param transport: what carried the event (``webhook``, ``websocket``,
+            ``direct``), kept in the call's meta for the live-calls registry.
+        :param route: for WebSocket events, the id of the process holding the
+            connection, so that ``send`` can reach it from anywhere.
+        """
         started = perf_counter()
         session_id = event.session.id
         decision = Decision(event.type, session_id)
+        turn = None
+        if self.settings.transcript_limit and isinstance(event, (UserSpeak, AssistantSpeak)):
+            turn = transcript_turn(event)
         token = session_id_var.set(session_id)
         try:
             with self.store.lock(session_id):
                 record = self._load(event, decision)
                 self._drop_stale_floor(record, decision)
+                transcript = TranscriptSource(self.store, session_id, turn, self.settings.transcript_limit)
                 hooks = self.registry.hooks_for(EVENT_HOOKS[event.type])
                 if self.settings.event_budget is None:
-                    runs = [self._run(hook, event, record) for hook in hooks]
+                    runs = [self._run(hook, event, record, transcript) for hook in hooks]
                     self._collect(runs, decision)
                     unfinished: frozenset[str] = frozenset()
                 else:
-                    runs, unfinished, record = self._run_within_budget(hooks, event, record, decision, started)
+                    runs, unfinished, record = self._run_within_budget(
+                        hooks, event, record, transcript, decision, started
+                    )
                 self._decide(event, runs, record, decision)
                 self._commit(event, runs, record, decision, unfinished)
-                self._persist(event, record)
+                self._persist(event, record, transport, route, turn)
         finally:
             session_id_var.reset(token)
         decision.seconds = perf_counter() - started
         return decision
 
     def _run_within_budget(
-        self, hooks: tuple[BoundHook, ...], event: Event, record: CallRecord, decision: Decision, started: float
+        self,
+        hooks: tuple[BoundHook, ...],
+        event: Event,
+        record: CallRecord,
+        transcript: TranscriptSource,
+        decision: Decision,
+        started: float,
     ) -> tuple[list[_Run], frozenset[str], CallRecord]:
         """Run the skills in a worker; stop waiting when the budget is spent.
 
@@ -136,15 +154,15 @@ class Dispatcher:
         """
         guarded = tuple(hook for hook in hooks if not hook.skill.inline)
         if not guarded:
-            runs = [self._run(hook, event, record) for hook in hooks]
+            runs = [self._run(hook, event, record, transcript) for hook in hooks]
             self._collect(runs, decision)
             return runs, frozenset(), record
         budget = self.settings.event_budget
         assert budget is not None
-        batch = workers.Batch(lambda index: self._run(guarded[index], event, record), len(guarded))
-        submitted = workers.pool().submit(batch)
+        batch = skillpool.Batch(lambda index: self._run(guarded[index], event, record, transcript), len(guarded))
+        submitted = skillpool.pool().submit(batch)
         # the inline skills run while the worker wakes up
-        inline = {hook.skill.name: self._run(hook, event, record) for hook in hooks if hook.skill.inline}
+        inline = {hook.skill.name: self._run(hook, event, record, transcript) for hook in hooks if hook.skill.inline}
         if not submitted:
             logger.error(
                 "call %s: every skill worker is busy with skills that overran their budget; "
@@ -237,24 +255,39 @@ class Dispatcher:
             }
         )
 
-    def _persist(self, event: Event, record: CallRecord) -> None:
+    def _persist(self, event: Event, record: CallRecord, transport: str, route: str | None, turn: Turn | None) -> None:
         if isinstance(event, SessionEnd):
             self.store.delete(event.session.id)
             return
-        record.meta["last_event"] = event.type
-        record.meta["last_event_at"] = time.time()
-        self.store.save_record(event.session.id, record, self.settings.state_ttl)
+        meta = record.meta
+        meta["last_event"] = event.type
+        meta["last_event_at"] = time.time()
+        meta["transport"] = transport
+        if route is not None:
+            meta["node"] = route
+        elif "node" in meta:
+            del meta["node"]
+        if turn is None:
+            self.store.save_record(event.session.id, record, self.settings.state_ttl)
+        else:
+            self.store.save_record(
+                event.session.id,
+                record,
+                self.settings.state_ttl,
+                turn=turn,
+                turn_limit=self.settings.transcript_limit,
+            )
 
     # -- asking the skills ---------------------------------------------------
 
-    def _run(self, hook: BoundHook, event: Event, record: CallRecord) -> _Run:
+    def _run(self, hook: BoundHook, event: Event, record: CallRecord, transcript: TranscriptSource) -> _Run:
         """Ask one skill; everything it causes is kept in the returned run.
 
         It may run in a worker thread after the budget is spent, so it must
         write nothing but the run (and the log).
         """
         skill = hook.skill
-        call = Call(skill.name, event, record)
+        call = Call(skill.name, event, record, transcript)
         run = _Run(skill, call)
         started = perf_counter()
         try:

@@ -429,7 +429,11 @@ def openapi_document(
             limit_text,
             {"Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer", "minimum": 1}}},
         ),
-        "503": error("AIFLOW_SHARED_SECRET is not configured on the server."),
+        "503": error(
+            "AIFLOW_SHARED_SECRET is not configured on the server, or (error busy, with Retry-After) "
+            "another event of the same call held its lock for longer than AIFLOW_LOCK_WAIT.",
+            {"Retry-After": {"description": "Seconds to wait (busy only).", "schema": {"type": "integer", "minimum": 1}}},
+        ),
     }
     return {
         "openapi": "3.1.0",

@@ -20,9 +20,11 @@ from werkzeug.routing import Rule
 
 from . import signals
 from .config import Settings
-from .events import InvalidEventError, UnknownEventTypeError, load_event
+from .events import InvalidEventError, SessionEnd, UnknownEventTypeError, load_event
 from .extension import AiFlowState, get_state
+from .push import LiveConnection
 from .ratelimit import client_address, forwarded_for
+from .state import CallBusy
 
 logger = logging.getLogger("flask_aiflow")
 
@@ -170,6 +172,9 @@ def webhook() -> Response:
         return Response(status=204)
     try:
         decision = state.handle(event, "webhook")
+    except CallBusy as exc:
+        logger.error("%s", exc)
+        return _json_response({"error": "busy", "message": str(exc)}, 503, {"Retry-After": "1"})
     except Exception:  # noqa: BLE001 - our failure, never a traceback to the caller
         logger.exception(
             "call %s: internal error while handling %s",
@@ -215,11 +220,15 @@ def websocket_handshake() -> Response | None:
     return None
 
 
-def handle_ws_message(state: AiFlowState, message: str | bytes) -> str | None:
+def handle_ws_message(
+    state: AiFlowState, message: str | bytes, connection: LiveConnection | None = None
+) -> str | None:
     """One WebSocket message in, the action's JSON text (or None) out.
 
     A bad message is logged, signalled and answered with nothing; the
-    connection (and so the call) stays up.
+    connection (and so the call) stays up. With ``connection``, the call is
+    registered as held by it (so ``send`` can reach it) from its first event
+    until its ``session_end``.
     """
     try:
         if isinstance(message, bytes):
@@ -230,30 +239,45 @@ def handle_ws_message(state: AiFlowState, message: str | bytes) -> str | None:
         return None
     if event is None:
         return None
+    route = None
+    session_id = event.session.id
+    if connection is not None and not isinstance(event, SessionEnd):
+        route = state.hub.register(session_id, connection)
     try:
-        decision = state.handle(event, "websocket")
+        decision = state.handle(event, "websocket", route)
+    except CallBusy as exc:
+        logger.error("%s", exc)
+        return None
     except Exception:  # noqa: BLE001
         logger.exception(
-            "call %s: internal error while handling %s",
-            event.session.id,
-            event.type,
-            extra={"session_id": event.session.id},
+            "call %s: internal error while handling %s", session_id, event.type, extra={"session_id": session_id}
         )
         return None
+    finally:
+        if connection is not None and isinstance(event, SessionEnd):
+            state.hub.unregister(session_id, connection)
     if decision.action is None:
         return None
     return json.dumps(decision.action.to_dict(), separators=(",", ":"))
 
 
 def serve_websocket(ws: WebSocketLike, state: AiFlowState) -> None:
-    """Serve one connection until the peer closes it."""
-    while True:
-        message = ws.receive()
-        if message is None:
-            continue
-        reply = handle_ws_message(state, message)
-        if reply is not None:
-            ws.send(reply)
+    """Serve one connection until the peer closes it.
+
+    Replies and actions pushed with ``send`` from other threads go through
+    one lock per connection, so they never interleave on the socket.
+    """
+    connection = LiveConnection(ws)
+    try:
+        while True:
+            message = ws.receive()
+            if message is None:
+                continue
+            reply = handle_ws_message(state, message, connection)
+            if reply is not None:
+                connection.send(reply)
+    finally:
+        state.hub.close(connection)
 
 
 def websocket(ws: WebSocketLike) -> None:

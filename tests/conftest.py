@@ -98,3 +98,22 @@ def temp_skill(app: Flask) -> Any:
     yield register
     for name in added:
         registry.unregister(name)
+
+
+# -- Redis: a real redis-server per test session (see tests/redis_server.py) ----
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Any:
+    """The URL of a redis-server started for this test session (skips without one; fails under CI)."""
+    from .redis_server import redis_server, require_redis_server
+
+    binary = require_redis_server()
+    with redis_server(binary) as url:
+        yield url
+
+
+@pytest.fixture
+def redis_prefix() -> str:
+    """A key prefix of its own for each test, so tests never see each other's keys."""
+    return f"t{uuid.uuid4().hex[:10]}:"

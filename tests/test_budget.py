@@ -17,7 +17,7 @@ import pytest
 import requests
 from flask import current_app, request
 
-from flask_aiflow import ConfigurationError, signals, workers
+from flask_aiflow import ConfigurationError, signals, skillpool
 from flask_aiflow.decision import RULE_FALLBACK, TOO_SLOW
 from flask_aiflow.state import CallRecord
 
@@ -62,7 +62,7 @@ class Hang:
         self.release.set()
         assert self.finished.wait(30)
         deadline = time.monotonic() + 30
-        while workers.pool().busy and time.monotonic() < deadline:
+        while skillpool.pool().busy and time.monotonic() < deadline:
             time.sleep(0.001)
 
 
@@ -252,8 +252,8 @@ class TestWhereSkillsRun:
     def test_when_every_worker_is_stuck_the_call_is_answered_without_the_skills(
         self, monkeypatch: Any, caplog: Any
     ) -> None:
-        pool = workers.WorkerPool(max_workers=1)
-        monkeypatch.setattr(workers, "_pool", pool)
+        pool = skillpool.WorkerPool(max_workers=1)
+        monkeypatch.setattr(skillpool, "_pool", pool)
         hang = Hang()
         app = make_app(make_skill("slow", user_speak=hang.hook), AIFLOW_EVENT_BUDGET_MS=BUDGET_MS, AIFLOW_FALLBACK="One moment")
         try:
@@ -320,7 +320,7 @@ class TestInlineSkills:
         hang.finish()
 
     def test_inline_skills_still_answer_when_no_worker_is_free(self, monkeypatch: Any) -> None:
-        monkeypatch.setattr(workers, "_pool", workers.WorkerPool(max_workers=0))
+        monkeypatch.setattr(skillpool, "_pool", skillpool.WorkerPool(max_workers=0))
         app = make_app(
             make_skill("remote", 90, user_speak=says("remote")),
             inline(make_skill("pure", user_speak=says("pure"))),
@@ -360,8 +360,8 @@ class TestBatch:
                 gate.wait(30)
             return index
 
-        batch = workers.Batch(step, 3)
-        pool = workers.WorkerPool(max_workers=1)
+        batch = skillpool.Batch(step, 3)
+        pool = skillpool.WorkerPool(max_workers=1)
         assert pool.submit(batch)
         while len(ran) < 2:
             time.sleep(0.001)
@@ -373,16 +373,16 @@ class TestBatch:
         assert batch.results == [0] and ran == [0, 1]
 
     def test_a_full_pool_refuses_and_a_free_worker_is_reused(self) -> None:
-        pool = workers.WorkerPool(max_workers=1)
+        pool = skillpool.WorkerPool(max_workers=1)
         gate = threading.Event()
-        blocked = workers.Batch(lambda index: gate.wait(30), 1)
+        blocked = skillpool.Batch(lambda index: gate.wait(30), 1)
         assert pool.submit(blocked)
-        assert pool.submit(workers.Batch(lambda index: index, 1)) is False
+        assert pool.submit(skillpool.Batch(lambda index: index, 1)) is False
         gate.set()
         assert blocked.wait(30)
         while pool.busy:
             time.sleep(0.001)
-        again = workers.Batch(lambda index: index * 2, 2)
+        again = skillpool.Batch(lambda index: index * 2, 2)
         assert pool.submit(again) and again.wait(30)
         assert again.results == [0, 2] and pool.threads == 1
 
