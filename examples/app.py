@@ -1,9 +1,5 @@
-"""The smallest flask-aiflow app: an echo bot on /webhook and /ws."""
-
 import os
-
 from flask import Flask
-
 from flask_aiflow import AiFlow, hookimpl
 
 

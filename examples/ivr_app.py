@@ -15,6 +15,11 @@ Run it (see the README)::
 
     AIFLOW_SHARED_SECRET=dev-secret flask --app examples/ivr_app.py run
 
+Behind several workers, with the call state in Redis::
+
+    AIFLOW_SHARED_SECRET=dev-secret AIFLOW_REDIS_URL=redis://localhost:6379/0 \
+        gunicorn -w 4 --worker-class gthread --threads 50 examples.ivr_app:app
+
 Any setting can be overridden from the environment with Flask's prefixed
 variables, e.g. ``FLASK_AIFLOW_SKILL_PRIORITIES='{"timeout": 40}'``.
 """
@@ -94,6 +99,8 @@ def create_app(config: Mapping[str, Any] | None = None, skills: Iterable[Any] = 
     app = Flask(__name__)
     app.config["AIFLOW_SHARED_SECRET"] = os.environ.get("AIFLOW_SHARED_SECRET")
     app.config.update(CONFIG)
+    if os.environ.get("AIFLOW_REDIS_URL"):  # several workers or hosts: call state in Redis
+        app.config["AIFLOW_STATE_STORE"] = os.environ["AIFLOW_REDIS_URL"]
     app.config.update(config or {})
     app.config.from_prefixed_env()  # FLASK_AIFLOW_SKILLS='[...]' and the like
     AiFlow(app, skills=skills)

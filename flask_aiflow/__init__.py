@@ -33,10 +33,12 @@ from .events import (
     UserSpeak,
     parse_event,
 )
-from .extension import AiFlow, get_state
+from .extension import AiFlow, get_state, live_calls, send
 from .hookspecs import hookimpl
 from .plugins import SkillConfigError, SkillError
-from .state import MemoryStore, StateStore
+from .live import LiveCall
+from .push import CallNotConnected
+from .state import CallBusy, MemoryStore, StateStore
 
 __version__ = "0.1.0"
 
@@ -49,6 +51,8 @@ __all__ = [
     "BargeIn",
     "BargeInConfig",
     "Call",
+    "CallBusy",
+    "CallNotConnected",
     "Candidate",
     "ConfigurationError",
     "Decision",
@@ -62,6 +66,7 @@ __all__ = [
     "INTENT",
     "InvalidActionError",
     "InvalidEventError",
+    "LiveCall",
     "MemoryStore",
     "SAFETY",
     "Session",
@@ -80,7 +85,9 @@ __all__ = [
     "get_state",
     "hangup",
     "hookimpl",
+    "live_calls",
     "parse_event",
+    "send",
     "speak",
     "transfer",
 ]

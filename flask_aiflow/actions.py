@@ -199,6 +199,9 @@ def tts_from_dict(data: Mapping[str, Any]) -> TTS:
 # -- barge-in -----------------------------------------------------------------
 
 BARGE_IN_STRATEGIES = ("none", "manual", "minimum_characters")
+#: Inclusive ranges of the barge-in options (also used by :mod:`flask_aiflow.openapi`).
+MINIMUM_CHARACTERS_RANGE = (1, 100)
+ALLOW_AFTER_MS_RANGE = (0, 10000)
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,13 +229,13 @@ class BargeInConfig:
                     "barge_in.minimum_characters",
                     f'only allowed with strategy "minimum_characters", not "{self.strategy}"',
                 )
-            _check_int_range(self.minimum_characters, "barge_in.minimum_characters", 1, 100)
+            _check_int_range(self.minimum_characters, "barge_in.minimum_characters", *MINIMUM_CHARACTERS_RANGE)
         if self.allow_after_ms is not None:
             if self.strategy == "none":
                 raise InvalidActionError(
                     "barge_in.allow_after_ms", 'not allowed with strategy "none" (nothing may interrupt)'
                 )
-            _check_int_range(self.allow_after_ms, "barge_in.allow_after_ms", 0, 10000)
+            _check_int_range(self.allow_after_ms, "barge_in.allow_after_ms", *ALLOW_AFTER_MS_RANGE)
 
     def to_dict(self) -> dict[str, Any]:
         """The wire form, unset options omitted."""
@@ -596,11 +599,15 @@ class BargeIn(Action):
     type: ClassVar[str] = "barge_in"
 
 
+#: Digits an E.164 number has after the "+" (inclusive).
+E164_DIGITS = (2, 15)
+
+
 def _check_e164(value: Any, field: str) -> None:
     """``+``, a country code not starting with 0, 2 to 15 digits in all."""
     if not (
         isinstance(value, str)
-        and 3 <= len(value) <= 16
+        and E164_DIGITS[0] + 1 <= len(value) <= E164_DIGITS[1] + 1
         and value[0] == "+"
         and value[1] != "0"
         and value[1:].isascii()

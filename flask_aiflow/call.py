@@ -3,13 +3,62 @@
 from __future__ import annotations
 
 import json
+import re
+import time
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from .events import AssistantSpeak, UserSpeak
+
 if TYPE_CHECKING:
     from .events import Event, Session
-    from .state import CallRecord
+    from .state import CallRecord, StateStore, Turn
+
+_TAG = re.compile(r"<[^>]*>")
+
+
+def transcript_turn(event: UserSpeak | AssistantSpeak) -> Turn | None:
+    """The transcript turn an event adds, or None.
+
+    ``{"role": "caller"|"assistant", "text": ..., "at": unix seconds}``; a
+    caller turn that interrupted the assistant has ``"barged_in": true``; an
+    assistant turn spoken from SSML has the SSML's text without its tags.
+    """
+    if isinstance(event, UserSpeak):
+        if event.barged_in:
+            return {"role": "caller", "text": event.text, "at": time.time(), "barged_in": True}
+        return {"role": "caller", "text": event.text, "at": time.time()}
+    text = event.text if event.text is not None else _TAG.sub("", event.ssml or "").strip()
+    if not text:
+        return None
+    at = event.speech_started_at / 1000 if event.speech_started_at else time.time()
+    return {"role": "assistant", "text": text, "at": at}
+
+
+class TranscriptSource:
+    """One event's view of the call's transcript, read from the store on first use only."""
+
+    __slots__ = ("_store", "_session_id", "_current", "_limit", "_turns")
+
+    def __init__(self, store: StateStore, session_id: str, current: Turn | None, limit: int) -> None:
+        self._store = store
+        self._session_id = session_id
+        self._current = current
+        self._limit = limit
+        self._turns: list[Turn] | None = None
+
+    def turns(self) -> list[Turn]:
+        """The turns, oldest first; the caller must not change them."""
+        if self._turns is None:
+            if not self._limit:
+                self._turns = []
+            else:
+                turns = self._store.transcript(self._session_id)
+                if self._current is not None:
+                    turns.append(self._current)
+                self._turns = turns[-self._limit :]
+        return self._turns
 
 #: Strict and compact, built once (``json.dumps`` with options builds an encoder per call).
 _encode_state = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
@@ -104,15 +153,18 @@ class Call:
     its proposal loses. Releasing the floor always sticks.
     """
 
-    __slots__ = ("skill", "event", "_record", "_state", "_flat", "_floor_op")
+    __slots__ = ("skill", "event", "_record", "_state", "_flat", "_floor_op", "_transcript")
 
-    def __init__(self, skill: str, event: Event, record: CallRecord) -> None:
+    def __init__(
+        self, skill: str, event: Event, record: CallRecord, transcript: TranscriptSource | None = None
+    ) -> None:
         self.skill = skill
         self.event = event
         self._record = record
         self._state: _State | None = None
         self._flat = False
         self._floor_op: tuple[str, int | None] | None = None
+        self._transcript = transcript
 
     @property
     def session(self) -> Session:
@@ -136,8 +188,23 @@ class Call:
 
     @property
     def meta(self) -> dict[str, Any]:
-        """Facts about the call: ``started_at``, ``from``, ``to``, ``last_event``."""
+        """Facts about the call: ``started_at``, ``from``, ``to``, ``last_event``,
+        ``last_event_at``, ``transport``."""
         return dict(self._record.meta)
+
+    @property
+    def transcript(self) -> list[dict[str, Any]]:
+        """The conversation so far, oldest first, including this event's turn.
+
+        Each turn is ``{"role": "caller" | "assistant", "text": ..., "at": unix
+        seconds}`` (caller turns from ``user_speak``, assistant turns from
+        ``assistant_speak``), at most ``AIFLOW_TRANSCRIPT_LIMIT`` of them. A
+        fresh copy: changing it changes nothing. Read from the store on first
+        use in an event, so a skill that never reads it costs nothing.
+        """
+        if self._transcript is None:
+            return []
+        return [dict(turn) for turn in self._transcript.turns()]
 
     # -- the floor ---------------------------------------------------------
 

@@ -8,6 +8,7 @@ start-up with a message that names the key, not on the first phone call.
 from __future__ import annotations
 
 import math
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -23,6 +24,9 @@ from .actions import (
     tts_from_dict,
 )
 from .candidates import check_priority
+
+#: ``AIFLOW_TRUSTED_PROXIES`` once validated: None, a hop count, or networks.
+TrustedProxies = None | int | tuple[IPv4Network | IPv6Network, ...]
 
 DEFAULTS: dict[str, Any] = {
     # Accepted X-API-TOKEN values: one string, or several during a rotation.
@@ -59,6 +63,45 @@ DEFAULTS: dict[str, Any] = {
     "AIFLOW_STATE_TTL": 2 * 60 * 60,
     # Log every hook call with its result at debug level.
     "AIFLOW_TRACE": False,
+    # Where call state lives: "memory" (one process) or a redis:// URL (several
+    # workers or hosts; needs flask-aiflow[redis]).
+    "AIFLOW_STATE_STORE": "memory",
+    # Put before every Redis key and channel name.
+    "AIFLOW_REDIS_PREFIX": "aiflow:",
+    # Redis store: seconds a call's lock lives at most (longer than the slowest
+    # event) and seconds an event waits for it before giving up (503 on the
+    # webhook). The in-memory store's lock needs neither.
+    "AIFLOW_LOCK_TIMEOUT": 10.0,
+    "AIFLOW_LOCK_WAIT": 5.0,
+    # Turns kept in each call's transcript (0: keep none).
+    "AIFLOW_TRANSCRIPT_LIMIT": 50,
+    # Seconds send() waits for the process holding a call's WebSocket to confirm.
+    "AIFLOW_PUSH_TIMEOUT": 2.0,
+    # Serve the browser console (development only: refused unless the app is
+    # in debug or testing mode or AIFLOW_CONSOLE_ALLOW_PRODUCTION is set).
+    "AIFLOW_CONSOLE": False,
+    "AIFLOW_CONSOLE_PATH": "/aiflow/console",
+    "AIFLOW_CONSOLE_ALLOW_PRODUCTION": False,
+    # Where the OpenAPI 3.1 description of the webhook is served (no token
+    # needed); None disables the route.
+    "AIFLOW_OPENAPI_PATH": "/openapi.json",
+    # Time budget per event in milliseconds: skills still running when it is
+    # spent are reported as too slow and the best answer so far is sent.
+    # None runs the skills inline without a budget.
+    "AIFLOW_EVENT_BUDGET_MS": 800,
+    # Authentication failures one client may make within the window before
+    # further failures are answered 429 (None disables the limit).
+    "AIFLOW_AUTH_FAILURE_LIMIT": 10,
+    "AIFLOW_AUTH_FAILURE_WINDOW": 60,
+    # Proxies whose X-Forwarded-For is believed when naming a client: None
+    # (use the peer address), a number of proxy hops, or a list of proxy
+    # addresses or networks ("10.0.0.0/8").
+    "AIFLOW_TRUSTED_PROXIES": None,
+    # Prometheus metrics (needs the "metrics" extra) and their route.
+    "AIFLOW_METRICS": False,
+    "AIFLOW_METRICS_PATH": "/metrics",
+    # Mask phone numbers in flask-aiflow's log lines (+49******567).
+    "AIFLOW_MASK_PHONE_NUMBERS": False,
 }
 
 FALLBACK_ALLOWED_EVENTS = frozenset(
@@ -98,6 +141,21 @@ class Settings:
     fallback_events: frozenset[str]
     state_ttl: int
     trace: bool
+    openapi_path: str | None
+    #: seconds, or None for no budget
+    event_budget: float | None
+    auth_failure_limit: int | None
+    auth_failure_window: float
+    trusted_proxies: TrustedProxies
+    metrics: bool
+    metrics_path: str | None
+    mask_phone_numbers: bool
+    state_store: str = "memory"
+    redis_prefix: str = "aiflow:"
+    lock_timeout: float = 10.0
+    lock_wait: float = 5.0
+    transcript_limit: int = 50
+    push_timeout: float = 2.0
 
 
 def _names(key: str, value: Any) -> tuple[str, ...]:
@@ -120,6 +178,18 @@ def _path(key: str, value: Any) -> str | None:
 def _positive_int(key: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise ConfigurationError(f"{key} must be a positive int, got {value!r}")
+    return value
+
+
+def _seconds(key: str, value: Any, *, minimum: float = 0.0) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value <= minimum:
+        raise ConfigurationError(f"{key} must be a number of seconds > {minimum:g}, got {value!r}")
+    return float(value)
+
+
+def _store_url(value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise ConfigurationError(f"AIFLOW_STATE_STORE must be 'memory' or a redis:// URL, got {value!r}")
     return value
 
 
@@ -175,6 +245,36 @@ def _fallback(value: Any, tts: TTS | None, barge_in: BargeInConfig | None) -> Ac
     raise ConfigurationError(f"AIFLOW_FALLBACK must be a string, an action dict or None, got {value!r}")
 
 
+def _optional_seconds(key: str, value: Any, scale: float = 1.0) -> float | None:
+    """A positive finite number (scaled to seconds), or None."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
+        raise ConfigurationError(f"{key} must be a positive number or None, got {value!r}")
+    return value * scale
+
+
+def _trusted_proxies(value: Any) -> TrustedProxies:
+    key = "AIFLOW_TRUSTED_PROXIES"
+    if value is None or value == 0:
+        return None
+    if isinstance(value, bool):
+        raise ConfigurationError(f"{key} must be None, a number of hops or a list of networks, got {value!r}")
+    if isinstance(value, int):
+        if value < 0:
+            raise ConfigurationError(f"{key} must be a number of proxy hops >= 0, got {value!r}")
+        return value
+    if isinstance(value, str) or not isinstance(value, Sequence | set | frozenset):
+        raise ConfigurationError(f"{key} must be None, a number of hops or a list of networks, got {value!r}")
+    networks = []
+    for item in value:
+        try:
+            networks.append(ip_network(item, strict=False))
+        except (TypeError, ValueError):
+            raise ConfigurationError(f"{key}: {item!r} is not an IP address or network") from None
+    return tuple(networks) or None
+
+
 def load_settings(config: Mapping[str, Any]) -> Settings:
     """Validate the ``AIFLOW_*`` keys of a Flask config."""
     skills = config["AIFLOW_SKILLS"]
@@ -212,4 +312,41 @@ def load_settings(config: Mapping[str, Any]) -> Settings:
         fallback_events=fallback_events,
         state_ttl=int(ttl),
         trace=bool(config["AIFLOW_TRACE"]),
+        openapi_path=_path("AIFLOW_OPENAPI_PATH", config["AIFLOW_OPENAPI_PATH"]),
+        event_budget=_optional_seconds("AIFLOW_EVENT_BUDGET_MS", config["AIFLOW_EVENT_BUDGET_MS"], 0.001),
+        auth_failure_limit=_optional_positive_int("AIFLOW_AUTH_FAILURE_LIMIT", config["AIFLOW_AUTH_FAILURE_LIMIT"]),
+        auth_failure_window=_window(config["AIFLOW_AUTH_FAILURE_WINDOW"]),
+        trusted_proxies=_trusted_proxies(config["AIFLOW_TRUSTED_PROXIES"]),
+        metrics=bool(config["AIFLOW_METRICS"]),
+        metrics_path=_path("AIFLOW_METRICS_PATH", config["AIFLOW_METRICS_PATH"]),
+        mask_phone_numbers=bool(config["AIFLOW_MASK_PHONE_NUMBERS"]),
+        state_store=_store_url(config["AIFLOW_STATE_STORE"]),
+        redis_prefix=_prefix(config["AIFLOW_REDIS_PREFIX"]),
+        lock_timeout=_seconds("AIFLOW_LOCK_TIMEOUT", config["AIFLOW_LOCK_TIMEOUT"]),
+        lock_wait=_seconds("AIFLOW_LOCK_WAIT", config["AIFLOW_LOCK_WAIT"]),
+        transcript_limit=_transcript_limit(config["AIFLOW_TRANSCRIPT_LIMIT"]),
+        push_timeout=_seconds("AIFLOW_PUSH_TIMEOUT", config["AIFLOW_PUSH_TIMEOUT"]),
     )
+
+
+def _optional_positive_int(key: str, value: Any) -> int | None:
+    return None if value is None else _positive_int(key, value)
+
+
+def _window(value: Any) -> float:
+    seconds = _optional_seconds("AIFLOW_AUTH_FAILURE_WINDOW", value)
+    if seconds is None:
+        raise ConfigurationError("AIFLOW_AUTH_FAILURE_WINDOW must be a positive number of seconds, got None")
+    return float(seconds)
+
+
+def _prefix(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ConfigurationError(f"AIFLOW_REDIS_PREFIX must be a string, got {value!r}")
+    return value
+
+
+def _transcript_limit(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigurationError(f"AIFLOW_TRANSCRIPT_LIMIT must be an int >= 0, got {value!r}")
+    return value

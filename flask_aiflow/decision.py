@@ -19,6 +19,9 @@ WON = "won"
 OUTRANKED = "outranked"
 IGNORED = "ignored"  # proposals on session_end, where no action is allowed
 
+#: The failure kind of a skill still running when the event's budget was spent.
+TOO_SLOW = "too_slow"
+
 #: How a winner was decided.
 RULE_ONLY = "only candidate"
 RULE_PRIORITY = "higher priority"
@@ -68,15 +71,20 @@ class SkillFailure:
     """A skill that was excluded from this event, and why.
 
     ``kind`` is one of ``raised``, ``invalid_action``, ``bad_return``,
-    ``bad_state``.
+    ``bad_state``, ``too_slow``. ``seconds`` is the time the skill had taken
+    when it was given up on (``too_slow`` only).
     """
 
     skill: str
     kind: str
     message: str
+    seconds: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"skill": self.skill, "kind": self.kind, "message": self.message}
+        data: dict[str, Any] = {"skill": self.skill, "kind": self.kind, "message": self.message}
+        if self.seconds is not None:
+            data["ms"] = round(self.seconds * 1000, 3)
+        return data
 
 
 @dataclass(slots=True)
@@ -92,6 +100,8 @@ class Decision:
     action: Action | None = None
     rule: str = RULE_NONE
     notes: list[str] = field(default_factory=list)
+    #: skills never asked because the budget was spent before their turn
+    not_run: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
@@ -105,6 +115,7 @@ class Decision:
             "failures": [f.to_dict() for f in self.failures],
             "timings_ms": {k: round(v * 1000, 3) for k, v in self.timings.items()},
             "notes": list(self.notes),
+            "not_run": list(self.not_run),
             "ms": round(self.seconds * 1000, 3),
         }
 

@@ -8,6 +8,17 @@ winner and for the skills that proposed nothing, and saves the record. Both
 transports (webhook and WebSocket) call :meth:`Dispatcher.dispatch`, so a
 skill never knows which one carried the event.
 
+Time budget (``AIFLOW_EVENT_BUDGET_MS``): the skill calls of one event run
+in a worker thread (:mod:`flask_aiflow.skillpool`) while the dispatching thread
+waits at most the rest of the budget. When it runs out, the skills that
+finished are ranked as usual; the one still running is recorded as a
+``too_slow`` failure with its elapsed time, the ones after it as not run. A
+late skill writes only to its own :class:`_Run`, which nobody reads once the
+budget is spent, and the record is copied before it is committed to, so the
+late skill's view of the call never changes under it and nothing of the late
+skill reaches the stored call state, before or after the call's lock is
+released.
+
 Ranking: highest priority first; ties break by the configured skill order
 (``AIFLOW_SKILL_ORDER``, else ``AIFLOW_SKILLS``), then by skill name, then by
 the order of proposals within one skill. Never by load order or chance.
@@ -23,8 +34,9 @@ from time import perf_counter
 from typing import Any
 
 from .actions import Action, InvalidActionError, Speak, action_from_dict
-from .call import Call
+from .call import Call, TranscriptSource, transcript_turn
 from .candidates import FLOOR, Candidate
+from . import skillpool
 from .config import Settings
 from .decision import (
     IGNORED,
@@ -37,15 +49,17 @@ from .decision import (
     RULE_ORDER,
     RULE_PRIORITY,
     RULE_SESSION_END,
+    TOO_SLOW,
     WON,
     CandidateRecord,
     Decision,
     SkillFailure,
 )
-from .events import AssistantSpeechEnded, Event, SessionEnd, SessionStart, UserSpeak
+from .events import AssistantSpeak, AssistantSpeechEnded, Event, SessionEnd, SessionStart, UserSpeak
 from .hookspecs import EVENT_HOOKS
+from .logs import session_id_var
 from .plugins import BoundHook, SkillInfo, SkillRegistry
-from .state import CallRecord, StateStore
+from .state import CallRecord, StateStore, Turn
 
 logger = logging.getLogger("flask_aiflow")
 
@@ -66,8 +80,13 @@ class _Run:
     skill: SkillInfo
     call: Call
     candidates: list[CandidateRecord] = field(default_factory=list)
-    failed: bool = False
+    failure: SkillFailure | None = None
     state_text: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def failed(self) -> bool:
+        return self.failure is not None
 
 
 class Dispatcher:
@@ -78,20 +97,128 @@ class Dispatcher:
         self.store = store
         self.settings = settings
 
-    def dispatch(self, event: Event) -> Decision:
-        """Handle one event; the decision says which action (if any) to send."""
+    def dispatch(self, event: Event, transport: str = "direct", route: str | None = None) -> Decision:
+        """Handle one event; the decision says which action (if any) to send.
+
+        :param transport: what carried the event (``webhook``, ``websocket``,
+            ``direct``), kept in the call's meta for the live-calls registry.
+        :param route: for WebSocket events, the id of the process holding the
+            connection, so that ``send`` can reach it from anywhere.
+        """
         started = perf_counter()
         session_id = event.session.id
         decision = Decision(event.type, session_id)
-        with self.store.lock(session_id):
-            record = self._load(event, decision)
-            self._drop_stale_floor(record, decision)
-            runs = [self._run(hook, event, record, decision) for hook in self.registry.hooks_for(EVENT_HOOKS[event.type])]
-            self._decide(event, runs, record, decision)
-            self._commit(event, runs, record, decision)
-            self._persist(event, record)
+        turn = None
+        if self.settings.transcript_limit and isinstance(event, (UserSpeak, AssistantSpeak)):
+            turn = transcript_turn(event)
+        token = session_id_var.set(session_id)
+        try:
+            with self.store.lock(session_id):
+                record = self._load(event, decision)
+                self._drop_stale_floor(record, decision)
+                transcript = TranscriptSource(self.store, session_id, turn, self.settings.transcript_limit)
+                hooks = self.registry.hooks_for(EVENT_HOOKS[event.type])
+                if self.settings.event_budget is None:
+                    runs = [self._run(hook, event, record, transcript) for hook in hooks]
+                    self._collect(runs, decision)
+                    unfinished: frozenset[str] = frozenset()
+                else:
+                    runs, unfinished, record = self._run_within_budget(
+                        hooks, event, record, transcript, decision, started
+                    )
+                self._decide(event, runs, record, decision)
+                self._commit(event, runs, record, decision, unfinished)
+                self._persist(event, record, transport, route, turn)
+        finally:
+            session_id_var.reset(token)
         decision.seconds = perf_counter() - started
         return decision
+
+    def _run_within_budget(
+        self,
+        hooks: tuple[BoundHook, ...],
+        event: Event,
+        record: CallRecord,
+        transcript: TranscriptSource,
+        decision: Decision,
+        started: float,
+    ) -> tuple[list[_Run], frozenset[str], CallRecord]:
+        """Run the skills in a worker; stop waiting when the budget is spent.
+
+        Skills that declare ``AIFLOW_INLINE = True`` (quick, pure computation)
+        run in this thread meanwhile; when every skill of the event does,
+        nothing is handed over at all. Returns the finished runs in skill
+        order, the names of the skills that did not finish, and the record to
+        commit to (a copy when a skill is late, so the late skill's view of
+        the call never changes under it).
+        """
+        guarded = tuple(hook for hook in hooks if not hook.skill.inline)
+        if not guarded:
+            runs = [self._run(hook, event, record, transcript) for hook in hooks]
+            self._collect(runs, decision)
+            return runs, frozenset(), record
+        budget = self.settings.event_budget
+        assert budget is not None
+        batch = skillpool.Batch(lambda index: self._run(guarded[index], event, record, transcript), len(guarded))
+        submitted = skillpool.pool().submit(batch)
+        # the inline skills run while the worker wakes up
+        inline = {hook.skill.name: self._run(hook, event, record, transcript) for hook in hooks if hook.skill.inline}
+        if not submitted:
+            logger.error(
+                "call %s: every skill worker is busy with skills that overran their budget; "
+                "%s answered without asking %s",
+                event.session.id,
+                event.type,
+                ", ".join(hook.skill.name for hook in guarded),
+            )
+            runs = self._in_order(hooks, inline)
+            self._collect(runs, decision)
+            self._not_run(guarded, decision, "no free skill worker (skills overran earlier budgets)")
+            return runs, frozenset(hook.skill.name for hook in guarded), record
+        finished = batch.wait(budget - (perf_counter() - started))
+        done: list[_Run] = batch.results
+        runs = self._in_order(hooks, inline, done) if inline else done
+        self._collect(runs, decision)
+        if finished:
+            return runs, frozenset(), record
+        late = len(done) if batch.current == len(done) else None
+        if late is not None:
+            hook = guarded[late]
+            elapsed = perf_counter() - batch.current_started
+            message = (
+                f"still running after {elapsed * 1000:.1f} ms when the event's "
+                f"{budget * 1000:g} ms budget was spent; its answer is ignored"
+            )
+            logger.warning(
+                "call %s: skill %r is too slow in %s: %s", event.session.id, hook.skill.name, event.type, message
+            )
+            decision.failures.append(SkillFailure(hook.skill.name, TOO_SLOW, message, elapsed))
+            decision.timings[hook.skill.name] = elapsed
+        skipped = guarded[len(done) + (late is not None) :]
+        if skipped:
+            self._not_run(skipped, decision, "the budget was spent")
+        unfinished = frozenset(hook.skill.name for hook in guarded[len(done) :])
+        return runs, unfinished, record.copy()
+
+    @staticmethod
+    def _in_order(hooks: tuple[BoundHook, ...], inline: dict[str, _Run], done: Sequence[_Run] = ()) -> list[_Run]:
+        """The finished runs in the skills' order."""
+        by_name = {**inline, **{run.skill.name: run for run in done}}
+        return [by_name[hook.skill.name] for hook in hooks if hook.skill.name in by_name]
+
+    @staticmethod
+    def _not_run(hooks: tuple[BoundHook, ...], decision: Decision, why: str) -> None:
+        names = [hook.skill.name for hook in hooks]
+        decision.not_run.extend(names)
+        decision.notes.append(f"not run ({why}): {', '.join(names)}")
+
+    @staticmethod
+    def _collect(runs: list[_Run], decision: Decision) -> None:
+        """Copy each finished run's timing and failure into the decision, in skill order."""
+        for run in runs:
+            decision.timings[run.skill.name] = run.seconds
+            if run.failure is not None:
+                decision.failures.append(run.failure)
 
     # -- the record ----------------------------------------------------------
 
@@ -128,29 +255,49 @@ class Dispatcher:
             }
         )
 
-    def _persist(self, event: Event, record: CallRecord) -> None:
+    def _persist(self, event: Event, record: CallRecord, transport: str, route: str | None, turn: Turn | None) -> None:
         if isinstance(event, SessionEnd):
             self.store.delete(event.session.id)
             return
-        record.meta["last_event"] = event.type
-        record.meta["last_event_at"] = time.time()
-        self.store.save_record(event.session.id, record, self.settings.state_ttl)
+        meta = record.meta
+        meta["last_event"] = event.type
+        meta["last_event_at"] = time.time()
+        meta["transport"] = transport
+        if route is not None:
+            meta["node"] = route
+        elif "node" in meta:
+            del meta["node"]
+        if turn is None:
+            self.store.save_record(event.session.id, record, self.settings.state_ttl)
+        else:
+            self.store.save_record(
+                event.session.id,
+                record,
+                self.settings.state_ttl,
+                turn=turn,
+                turn_limit=self.settings.transcript_limit,
+            )
 
     # -- asking the skills ---------------------------------------------------
 
-    def _run(self, hook: BoundHook, event: Event, record: CallRecord, decision: Decision) -> _Run:
+    def _run(self, hook: BoundHook, event: Event, record: CallRecord, transcript: TranscriptSource) -> _Run:
+        """Ask one skill; everything it causes is kept in the returned run.
+
+        It may run in a worker thread after the budget is spent, so it must
+        write nothing but the run (and the log).
+        """
         skill = hook.skill
-        call = Call(skill.name, event, record)
+        call = Call(skill.name, event, record, transcript)
         run = _Run(skill, call)
         started = perf_counter()
         try:
             result = hook.invoke(event, call)
         except Exception as exc:  # noqa: BLE001 - one skill never takes down a call
-            decision.timings[skill.name] = perf_counter() - started
+            run.seconds = perf_counter() - started
             logger.exception("call %s: skill %r raised in %s", event.session.id, skill.name, event.type)
-            self._fail(run, decision, "raised", f"{type(exc).__name__}: {exc}")
+            run.failure = SkillFailure(skill.name, "raised", f"{type(exc).__name__}: {exc}")
             return run
-        decision.timings[skill.name] = perf_counter() - started
+        run.seconds = perf_counter() - started
         if self.settings.trace:
             logger.debug("trace call %s: %s.%s -> %r", event.session.id, skill.name, EVENT_HOOKS[event.type], result)
         if result is None and not call.touched_state:
@@ -163,13 +310,8 @@ class Dispatcher:
         except _Rejected as exc:
             logger.error("call %s: skill %r: %s", event.session.id, skill.name, exc.message)
             run.candidates = []
-            self._fail(run, decision, exc.kind, exc.message)
+            run.failure = SkillFailure(skill.name, exc.kind, exc.message)
         return run
-
-    @staticmethod
-    def _fail(run: _Run, decision: Decision, kind: str, message: str) -> None:
-        run.failed = True
-        decision.failures.append(SkillFailure(run.skill.name, kind, message))
 
     @staticmethod
     def _state_text(run: _Run) -> str | None:
@@ -302,7 +444,9 @@ class Dispatcher:
 
     # -- committing state ------------------------------------------------------
 
-    def _commit(self, event: Event, runs: list[_Run], record: CallRecord, decision: Decision) -> None:
+    def _commit(
+        self, event: Event, runs: list[_Run], record: CallRecord, decision: Decision, unfinished: frozenset[str]
+    ) -> None:
         winner = decision.winner
         holder = record.floor["skill"] if record.floor is not None else None
         self._update_followups(record, decision)
@@ -319,7 +463,8 @@ class Dispatcher:
                     record.skills.pop(name, None)
                 else:
                     record.skills[name] = run.state_text
-        if holder is not None and isinstance(event, UserSpeak):
+        if holder is not None and holder not in unfinished and isinstance(event, UserSpeak):
+            # a holder that did not get to answer in time keeps its turns
             self._count_turn(holder, runs, record, decision)
 
     @staticmethod

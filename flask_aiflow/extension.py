@@ -2,22 +2,34 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask, current_app
 
 from . import signals
+from .actions import Action
 from .config import DEFAULTS, Settings, load_settings
 from .decision import Decision
 from .dispatch import Dispatcher
 from .events import Event, SessionEnd, SessionStart, parse_event
+from .live import LiveCall, live_calls_in
+from .logs import install as install_log_filter
+from .logs import session_id_var
 from .plugins import SkillConfigError, SkillError, SkillRegistry
-from .state import MemoryStore, StateStore
+from .push import ConnectionHub, coerce_action, push
+from .ratelimit import AuthFailureLimiter
+from .state import StateStore, store_from_config
+from .workers import worker_processes
+
+if TYPE_CHECKING:
+    from .metrics import Metrics
 
 logger = logging.getLogger("flask_aiflow")
+install_log_filter(logger)
 
 EXTENSION_KEY = "aiflow"
 
@@ -31,18 +43,45 @@ class AiFlowState:
     registry: SkillRegistry
     store: StateStore
     dispatcher: Dispatcher
+    #: the WebSocket connections this process holds, for :meth:`send`
+    hub: ConnectionHub
+    limiter: AuthFailureLimiter | None = None
+    metrics: Metrics | None = None
+    _openapi_json: str | None = field(default=None, repr=False)
 
-    def handle(self, event: Event, transport: str) -> Decision:
+    def openapi_json(self) -> str:
+        """The OpenAPI description of this app's webhook, as JSON text (built once)."""
+        if self._openapi_json is None:
+            from .openapi import openapi_document
+
+            settings = self.settings
+            document = openapi_document(
+                webhook_path=settings.webhook_path or "/webhook",
+                max_event_bytes=settings.max_event_bytes,
+                auth_failure_limit=settings.auth_failure_limit,
+            )
+            self._openapi_json = json.dumps(document, indent=1)
+        return self._openapi_json
+
+    def handle(self, event: Event, transport: str, route: str | None = None) -> Decision:
         """Dispatch one event and tell the world (signals, debug log).
 
-        Must run inside an app context; the app is the signals' sender.
+        Must run inside an app context; the app is the signals' sender. Log
+        lines written meanwhile carry the call's session id.
         """
+        token = session_id_var.set(event.session.id)
+        try:
+            return self._handle(event, transport, route)
+        finally:
+            session_id_var.reset(token)
+
+    def _handle(self, event: Event, transport: str, route: str | None) -> Decision:
         # Each send is guarded by ``receivers``, as blinker suggests: with
         # nobody listening, a signal then costs nothing per event.
         app = current_app._get_current_object()  # type: ignore[attr-defined]
         if signals.event_received.receivers:
             signals.event_received.send(app, event=event, transport=transport)
-        decision = self.dispatcher.dispatch(event)
+        decision = self.dispatcher.dispatch(event, transport, route)
         if signals.skill_failed.receivers:
             for failure in decision.failures:
                 signals.skill_failed.send(app, event=event, skill=failure.skill, failure=failure)
@@ -58,6 +97,32 @@ class AiFlowState:
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug("call %s: decision %s", event.session.id, decision.summary())
         return decision
+
+    def send(
+        self, session_id: str, action: Action | Mapping[str, Any] | str, *, timeout: float | None = None
+    ) -> bool:
+        """Push ``action`` into the call's open WebSocket, wherever it is held.
+
+        Returns True when the connection took it, False when the connection
+        was known but the delivery could not be confirmed (the socket failed,
+        or the holding process did not answer within ``timeout``, default
+        ``AIFLOW_PUSH_TIMEOUT``). Raises
+        :class:`~flask_aiflow.push.CallNotConnected` when no open WebSocket is
+        known for the call, and :class:`~flask_aiflow.InvalidActionError` for
+        an invalid action. ``action`` is what a hook may return: an action, a
+        wire-form dict or a string (spoken with the default voice).
+        """
+        checked = coerce_action(action, session_id, self.settings)
+        wait = self.settings.push_timeout if timeout is None else timeout
+        return push(self.hub, self.store, session_id, checked, wait)
+
+    def live_calls(self) -> list[LiveCall]:
+        """Every call that has started and neither ended nor expired, oldest first."""
+        return live_calls_in(self.store)
+
+    def transcript(self, session_id: str) -> list[dict[str, Any]]:
+        """A call's transcript as skills see it in ``call.transcript`` (empty when unknown)."""
+        return [dict(turn) for turn in self.store.transcript(session_id)]
 
 
 class AiFlow:
@@ -76,7 +141,8 @@ class AiFlow:
     :param app: initialise this app right away.
     :param skills: skill objects or modules to register directly, besides the
         installed ones; an item may be a ``(skill, name)`` pair.
-    :param store: where call state lives; default an in-memory store per app.
+    :param store: where call state lives; default: the store named by
+        ``AIFLOW_STATE_STORE`` (an in-memory store per app unless configured).
 
     ``init_app`` reads these configuration keys once (defaults in
     :data:`flask_aiflow.config.DEFAULTS`): ``AIFLOW_SHARED_SECRET``,
@@ -87,7 +153,18 @@ class AiFlow:
     ``AIFLOW_DISABLED_SKILLS``, ``AIFLOW_SKILL_PRIORITIES``,
     ``AIFLOW_SKILL_ORDER``, ``AIFLOW_DEFAULT_TTS``,
     ``AIFLOW_DEFAULT_BARGE_IN``, ``AIFLOW_FALLBACK``,
-    ``AIFLOW_FALLBACK_EVENTS``, ``AIFLOW_STATE_TTL``, ``AIFLOW_TRACE``.
+    ``AIFLOW_FALLBACK_EVENTS``, ``AIFLOW_STATE_TTL``, ``AIFLOW_TRACE``,
+    ``AIFLOW_OPENAPI_PATH`` (where the OpenAPI description is served),
+    ``AIFLOW_EVENT_BUDGET_MS`` (time budget per event; late skills are
+    reported ``too_slow``), ``AIFLOW_AUTH_FAILURE_LIMIT`` and
+    ``AIFLOW_AUTH_FAILURE_WINDOW`` (authentication failures per client
+    before 429), ``AIFLOW_TRUSTED_PROXIES`` (whose X-Forwarded-For names the
+    client), ``AIFLOW_METRICS`` and ``AIFLOW_METRICS_PATH`` (Prometheus
+    metrics), ``AIFLOW_MASK_PHONE_NUMBERS`` (mask phone numbers in logs),
+    ``AIFLOW_STATE_STORE``, ``AIFLOW_REDIS_PREFIX``, ``AIFLOW_LOCK_TIMEOUT``,
+    ``AIFLOW_LOCK_WAIT``, ``AIFLOW_TRANSCRIPT_LIMIT``, ``AIFLOW_PUSH_TIMEOUT``,
+    ``AIFLOW_CONSOLE``, ``AIFLOW_CONSOLE_PATH``,
+    ``AIFLOW_CONSOLE_ALLOW_PRODUCTION``.
     """
 
     def __init__(
@@ -138,15 +215,45 @@ class AiFlow:
             registry.register(skill, name)
         if settings.load_entry_points:
             registry.load_entry_points()
-        store = self._store if self._store is not None else MemoryStore()
-        state = AiFlowState(self, settings, registry, store, Dispatcher(registry, store, settings))
+        store = self._store
+        if store is None:
+            store = store_from_config(
+                settings.state_store,
+                prefix=settings.redis_prefix,
+                lock_ttl=settings.lock_timeout,
+                lock_wait=settings.lock_wait,
+            )
+        hub = ConnectionHub(store.relay())
+        limiter = None
+        if settings.auth_failure_limit is not None:
+            limiter = AuthFailureLimiter(settings.auth_failure_limit, settings.auth_failure_window)
+        metrics = None
+        if settings.metrics:
+            from .metrics import Metrics
+
+            metrics = Metrics(app)
+        state = AiFlowState(
+            self,
+            settings,
+            registry,
+            store,
+            Dispatcher(registry, store, settings),
+            hub,
+            limiter=limiter,
+            metrics=metrics,
+        )
         app.extensions[EXTENSION_KEY] = state
         _start_skills(app, registry)
         _report_configuration(settings, registry)
+        _check_workers(store)
 
+        from .cli import aiflow_cli
+        from .console import register_console
         from .views import create_blueprint
 
         app.register_blueprint(create_blueprint(settings))
+        app.cli.add_command(aiflow_cli)
+        register_console(app)
 
     # -- access ----------------------------------------------------------------
 
@@ -166,6 +273,20 @@ class AiFlow:
     def registry(self, app: Flask | None = None) -> SkillRegistry:
         return self.state(app).registry
 
+    def send(
+        self, session_id: str, action: Action | Mapping[str, Any] | str, *, timeout: float | None = None
+    ) -> bool:
+        """Push an action into a live call from anywhere in the app (see :meth:`AiFlowState.send`)."""
+        return self.state().send(session_id, action, timeout=timeout)
+
+    def live_calls(self) -> list[LiveCall]:
+        """The calls in progress, from every worker (see :meth:`AiFlowState.live_calls`)."""
+        return self.state().live_calls()
+
+    def transcript(self, session_id: str) -> list[dict[str, Any]]:
+        """A call's transcript so far (see :attr:`flask_aiflow.Call.transcript`)."""
+        return self.state().transcript(session_id)
+
     def dispatch(self, event: Event | Mapping[str, Any], *, transport: str = "direct") -> Decision:
         """Handle one event in the current app context, as the routes do."""
         if not isinstance(event, Event):
@@ -183,6 +304,34 @@ def get_state(app: Flask | None = None) -> AiFlowState:
         raise RuntimeError(
             "flask-aiflow is not initialised on this app. Did you forget to call 'init_app'?"
         ) from None
+
+
+def send(session_id: str, action: Action | Mapping[str, Any] | str, *, timeout: float | None = None) -> bool:
+    """Push an action into a live call of the current app (see :meth:`AiFlowState.send`)."""
+    return get_state().send(session_id, action, timeout=timeout)
+
+
+def live_calls() -> list[LiveCall]:
+    """The calls in progress in the current app, from every worker."""
+    return get_state().live_calls()
+
+
+def _check_workers(store: StateStore) -> None:
+    """Warn when a store only this process can see serves several worker processes."""
+    if not store.process_local:
+        return
+    found = worker_processes()
+    if found is None or found[0] <= 1:
+        return
+    count, source = found
+    logger.warning(
+        "!!! flask-aiflow runs with %d worker processes (%s) but keeps call state in memory, "
+        "per process: consecutive events of a call land on different workers and lose their "
+        "state. Set AIFLOW_STATE_STORE to a redis:// URL, or run one worker process "
+        "(threads are fine). !!!",
+        count,
+        source,
+    )
 
 
 def _start_skills(app: Flask, registry: SkillRegistry) -> None:
@@ -223,4 +372,4 @@ def _report_configuration(settings: Settings, registry: SkillRegistry) -> None:
         )
 
 
-__all__ = ["AiFlow", "AiFlowState", "SkillError", "get_state"]
+__all__ = ["AiFlow", "AiFlowState", "SkillError", "get_state", "live_calls", "send"]

@@ -50,6 +50,9 @@ class SkillInfo:
     order: int = 0
     enabled: bool = True
     status: str = "enabled"
+    #: declared with ``AIFLOW_INLINE = True``: quick and pure, so it runs in
+    #: the request thread, outside the event's time budget
+    inline: bool = False
 
     @property
     def shift(self) -> int:
@@ -66,6 +69,7 @@ class SkillInfo:
             "declared_priority": self.declared_priority,
             "enabled": self.enabled,
             "status": self.status,
+            "inline": self.inline,
         }
 
 
@@ -180,6 +184,9 @@ class SkillRegistry:
             )
         except ValueError as exc:
             raise SkillError(str(exc)) from None
+        inline = getattr(plugin, "AIFLOW_INLINE", False)
+        if not isinstance(inline, bool):
+            raise SkillError(f"{name}.AIFLOW_INLINE must be True or False, got {inline!r}")
         blocked = self._blocked_reason(name, registered_directly=package is None)
         info = SkillInfo(
             name=name,
@@ -191,6 +198,7 @@ class SkillRegistry:
             order=self._order_of(name),
             enabled=not blocked,
             status=blocked or "enabled",
+            inline=inline,
         )
         if not info.enabled:
             self._skills[name] = info

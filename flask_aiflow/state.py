@@ -11,6 +11,12 @@ A store is small on purpose (:class:`StateStore`): lock a call, load, save,
 delete. The dispatcher holds a call's lock while it handles one event, so two
 events of the same call (an ``assistant_speak`` racing a barge-in
 ``user_speak``) never lose each other's updates.
+
+Besides the record, a store keeps each call's bounded transcript (appended in
+the same write as the record, read only when a skill asks for it) and can
+list the live calls. Which store an app uses is configuration
+(``AIFLOW_STATE_STORE``: ``"memory"`` or a ``redis://`` URL, see
+:func:`store_from_config`).
 """
 
 from __future__ import annotations
@@ -19,10 +25,22 @@ import json
 import threading
 import time
 from abc import ABC, abstractmethod
+from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .push import Relay
 
 RECORD_VERSION = 1
+
+#: One transcript turn: ``{"role": "caller" | "assistant", "text": ..., "at": unix seconds}``.
+Turn = dict[str, Any]
+
+
+class CallBusy(RuntimeError):
+    """A call's lock could not be had in time: another event of it is still being handled."""
 
 
 @dataclass(slots=True)
@@ -89,12 +107,40 @@ class StateStore(ABC):
         """The stored record text, or None for an unknown or expired call."""
 
     @abstractmethod
-    def save(self, session_id: str, data: str, ttl: int) -> None:
-        """Store a call's record text for ``ttl`` seconds."""
+    def save(self, session_id: str, data: str, ttl: int, *, turn: Turn | None = None, turn_limit: int = 0) -> None:
+        """Store a call's record text for ``ttl`` seconds.
+
+        :param turn: a transcript turn (a JSON-safe dict, never changed
+            afterwards) to append in the same write; the call's transcript
+            then keeps its last ``turn_limit`` turns and expires with the
+            record.
+        """
 
     @abstractmethod
     def delete(self, session_id: str) -> None:
-        """Forget a call (its ``session_end`` arrived)."""
+        """Forget a call (its ``session_end`` arrived): record and transcript."""
+
+    def transcript(self, session_id: str) -> list[Turn]:
+        """The call's transcript turns, oldest first (the caller must not change them).
+
+        A store that keeps no transcript returns an empty list.
+        """
+        return []
+
+    def records(self) -> Iterator[tuple[str, CallRecord]]:
+        """Every live (not ended, not expired) call: ``(session id, record)``.
+
+        Unreadable records are left out. A store that cannot list its calls
+        yields nothing.
+        """
+        return iter(())
+
+    def relay(self) -> Relay | None:
+        """How actions reach WebSocket connections held by other processes.
+
+        None (the default) means pushing works within this process only.
+        """
+        return None
 
     def load_record(self, session_id: str) -> CallRecord | None:
         """The call's record (a copy the caller may change), or None.
@@ -109,9 +155,11 @@ class StateStore(ABC):
         except (KeyError, TypeError) as exc:
             raise ValueError(f"malformed call record: {exc!r}") from None
 
-    def save_record(self, session_id: str, record: CallRecord, ttl: int) -> None:
-        """Store a call's record; stores that keep objects may override this."""
-        self.save(session_id, record.dumps(), ttl)
+    def save_record(
+        self, session_id: str, record: CallRecord, ttl: int, *, turn: Turn | None = None, turn_limit: int = 0
+    ) -> None:
+        """Store a call's record (and a transcript turn, as :meth:`save`); stores that keep objects may override this."""
+        self.save(session_id, record.dumps(), ttl, turn=turn, turn_limit=turn_limit)
 
     def ping(self) -> bool:
         """True when the store can be reached (for the health route)."""
@@ -120,13 +168,16 @@ class StateStore(ABC):
     def close(self) -> None:
         """Release connections; the store is not used afterwards."""
 
+    #: True for a store that only this process can see (warned about under several workers).
+    process_local: bool = False
+
 
 class MemoryStore(StateStore):
     """The default store: a dict in this process.
 
-    Correct for one process. Behind several worker processes or hosts,
-    consecutive webhook events of one call land on different processes, so
-    use a shared store such as Redis there.
+    Correct for one process (with any number of threads). Behind several
+    worker processes or hosts, consecutive webhook events of one call land on
+    different processes, so use a shared store such as Redis there.
     """
 
     #: Locks are striped: a fixed number shared by hash, so nothing needs
@@ -135,42 +186,54 @@ class MemoryStore(StateStore):
     #: Expired records are swept after this many saves.
     SWEEP_EVERY = 1024
 
+    process_local = True
+
     def __init__(self, *, clock: Any = time.monotonic) -> None:
         # Records are kept as objects, not JSON: every skill's state inside is
         # already JSON text (checked when committed), and the rest is built by
         # the dispatcher from JSON-safe values, so nothing is lost by skipping
         # the codec, and every event saves a few microseconds.
-        self._records: dict[str, tuple[CallRecord, float]] = {}
+        #: session id -> (record, expiry on ``clock``, transcript turns or None)
+        self._records: dict[str, tuple[CallRecord, float, deque[Turn] | None]] = {}
         self._locks = [threading.Lock() for _ in range(self.LOCK_STRIPES)]
         self._clock = clock
         self._saves = 0
 
     def lock(self, session_id: str) -> threading.Lock:
+        # A plain lock (its wait is not bounded): in one process a holder
+        # cannot die and leave it taken, and this is the cheapest lock there is.
         return self._locks[hash(session_id) % self.LOCK_STRIPES]
 
     def _get(self, session_id: str) -> CallRecord | None:
         entry = self._records.get(session_id)
         if entry is None:
             return None
-        record, expires_at = entry
-        if expires_at <= self._clock():
+        if entry[1] <= self._clock():
             self._records.pop(session_id, None)
             return None
-        return record
+        return entry[0]
 
     def load(self, session_id: str) -> str | None:
         record = self._get(session_id)
         return None if record is None else record.dumps()
 
-    def save(self, session_id: str, data: str, ttl: int) -> None:
-        self.save_record(session_id, CallRecord.loads(data), ttl)
+    def save(self, session_id: str, data: str, ttl: int, *, turn: Turn | None = None, turn_limit: int = 0) -> None:
+        self.save_record(session_id, CallRecord.loads(data), ttl, turn=turn, turn_limit=turn_limit)
 
     def load_record(self, session_id: str) -> CallRecord | None:
         record = self._get(session_id)
         return None if record is None else record.copy()
 
-    def save_record(self, session_id: str, record: CallRecord, ttl: int) -> None:
-        self._records[session_id] = (record, self._clock() + ttl)
+    def save_record(
+        self, session_id: str, record: CallRecord, ttl: int, *, turn: Turn | None = None, turn_limit: int = 0
+    ) -> None:
+        entry = self._records.get(session_id)
+        turns = entry[2] if entry is not None else None
+        if turn is not None and turn_limit > 0:
+            if turns is None or turns.maxlen != turn_limit:
+                turns = deque(turns or (), maxlen=turn_limit)
+            turns.append(turn)
+        self._records[session_id] = (record, self._clock() + ttl, turns)
         self._saves += 1
         if self._saves % self.SWEEP_EVERY == 0:
             self.sweep()
@@ -178,13 +241,52 @@ class MemoryStore(StateStore):
     def delete(self, session_id: str) -> None:
         self._records.pop(session_id, None)
 
+    def transcript(self, session_id: str) -> list[Turn]:
+        entry = self._records.get(session_id)
+        if entry is None or entry[2] is None or entry[1] <= self._clock():
+            return []
+        return list(entry[2])
+
+    def records(self) -> Iterator[tuple[str, CallRecord]]:
+        now = self._clock()
+        for session_id, (record, expires_at, _) in list(self._records.items()):
+            if expires_at > now:
+                yield session_id, record.copy()
+
     def sweep(self) -> int:
         """Drop expired records; returns how many went."""
         now = self._clock()
-        expired = [sid for sid, (_, expires_at) in list(self._records.items()) if expires_at <= now]
+        expired = [sid for sid, entry in list(self._records.items()) if entry[1] <= now]
         for sid in expired:
             self._records.pop(sid, None)
         return len(expired)
 
     def __len__(self) -> int:
         return len(self._records)
+
+
+def store_from_config(url: str, *, prefix: str, lock_ttl: float, lock_wait: float) -> StateStore:
+    """The store an ``AIFLOW_STATE_STORE`` value names: ``"memory"`` or a Redis URL.
+
+    ``lock_ttl`` and ``lock_wait`` apply to the Redis lock (see
+    :class:`~flask_aiflow.redis_store.RedisStore`).
+
+    Raises :class:`~flask_aiflow.config.ConfigurationError` for any other value,
+    and for a Redis URL when redis-py is not installed.
+    """
+    from .config import ConfigurationError
+
+    if url == "memory":
+        return MemoryStore()
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        try:
+            from .redis_store import RedisStore
+        except ImportError as exc:
+            raise ConfigurationError(
+                f"AIFLOW_STATE_STORE is a Redis URL, but redis-py is not installed ({exc}). "
+                "Install the extra: pip install 'flask-aiflow[redis]'"
+            ) from None
+        return RedisStore.from_url(url, prefix=prefix, lock_ttl=lock_ttl, lock_wait=lock_wait)
+    raise ConfigurationError(
+        f"AIFLOW_STATE_STORE must be 'memory' or a redis://, rediss:// or unix:// URL, got {url!r}"
+    )

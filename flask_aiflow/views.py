@@ -15,16 +15,22 @@ from typing import Any, Protocol
 
 from flask import Blueprint, Response, current_app, request
 from flask_sock import Sock  # type: ignore[import-untyped]
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import Rule
 
 from . import signals
 from .config import Settings
-from .events import InvalidEventError, UnknownEventTypeError, load_event
+from .events import InvalidEventError, SessionEnd, UnknownEventTypeError, load_event
 from .extension import AiFlowState, get_state
+from .push import LiveConnection
+from .ratelimit import client_address, forwarded_for
 from .shutdown import GOING_AWAY, POLL_SECONDS, shutting_down
+from .state import CallBusy
 
 logger = logging.getLogger("flask_aiflow")
 
 TOKEN_HEADER = "X-API-TOKEN"
+ALLOWED_METHODS = "POST, OPTIONS"
 JSON = "application/json"
 
 #: Compact JSON, one encoder for every response (``json.dumps`` with options builds one per call).
@@ -34,12 +40,20 @@ _encode = json.JSONEncoder(separators=(",", ":")).encode
 class Rejection(Exception):
     """A request or message that is refused: HTTP-like status, code, reason."""
 
-    def __init__(self, status: int, error: str, message: str, field: str | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        error: str,
+        message: str,
+        field: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.error = error
         self.message = message
         self.field = field
+        self.headers = headers
 
     def to_dict(self) -> dict[str, Any]:
         data = {"error": self.error, "message": self.message}
@@ -79,7 +93,31 @@ def authenticate(settings: Settings, token: str | None) -> None:
         raise Rejection(401, "unauthorized", f"invalid {TOKEN_HEADER}")
 
 
-def parse_message(state: AiFlowState, body: bytes | str) -> Any:
+def authenticate_request(state: AiFlowState) -> None:
+    """Authenticate the current request; repeated failures from one client become 429.
+
+    The limiter is consulted only after a failure, so a valid token costs
+    nothing extra and is never refused.
+    """
+    try:
+        authenticate(state.settings, request.headers.get(TOKEN_HEADER))
+    except Rejection as rejection:
+        limiter = state.limiter
+        if rejection.status != 401 or limiter is None:
+            raise
+        client = client_address(request.remote_addr, forwarded_for(request.headers), state.settings.trusted_proxies)
+        retry_after = limiter.failure(client)
+        if retry_after is None:
+            raise
+        raise Rejection(
+            429,
+            "too_many_failures",
+            f"too many authentication failures from {client}; retry after {retry_after} s",
+            headers={"Retry-After": str(retry_after)},
+        ) from None
+
+
+def parse_message(state: AiFlowState, body: bytes | str, transport: str) -> Any:
     """Decode and validate one event, or raise :class:`Rejection`.
 
     Returns None for an unknown event type (logged and signalled, not an
@@ -93,7 +131,7 @@ def parse_message(state: AiFlowState, body: bytes | str) -> Any:
         return load_event(body, max_depth=state.settings.max_json_depth)
     except UnknownEventTypeError as exc:
         logger.info("ignored an event of unknown type %r", exc.event_type)
-        signals.event_ignored.send(_app(), event_type=exc.event_type, transport=_transport())
+        signals.event_ignored.send(_app(), event_type=exc.event_type, transport=transport)
         return None
     except InvalidEventError as exc:
         raise Rejection(400, "invalid_event", str(exc), exc.field) from None
@@ -108,10 +146,6 @@ def reject(rejection: Rejection, transport: str) -> None:
 
 def _app() -> Any:
     return current_app._get_current_object()  # type: ignore[attr-defined]
-
-
-def _transport() -> str:
-    return "websocket" if request.environ.get("HTTP_UPGRADE", "").lower() == "websocket" else "webhook"
 
 
 def _json_response(data: Any, status: int, headers: dict[str, str] | None = None) -> Response:
@@ -130,20 +164,30 @@ def webhook() -> Response:
     state = get_state()
     try:
         if request.method != "POST":
+            if request.method == "OPTIONS":
+                return Response(status=204, headers={"Allow": ALLOWED_METHODS})
             raise Rejection(405, "method_not_allowed", f"use POST, not {request.method}")
-        authenticate(state.settings, request.headers.get(TOKEN_HEADER))
+        authenticate_request(state)
         body = _read_body(state.settings.max_event_bytes)
-        event = parse_message(state, body)
+        event = parse_message(state, body, "webhook")
     except Rejection as rejection:
         reject(rejection, "webhook")
-        headers = {"Allow": "POST"} if rejection.status == 405 else None
+        headers = {"Allow": ALLOWED_METHODS} if rejection.status == 405 else rejection.headers
         return _json_response(rejection.to_dict(), rejection.status, headers)
     if event is None:
         return Response(status=204)
     try:
         decision = state.handle(event, "webhook")
+    except CallBusy as exc:
+        logger.error("%s", exc)
+        return _json_response({"error": "busy", "message": str(exc)}, 503, {"Retry-After": "1"})
     except Exception:  # noqa: BLE001 - our failure, never a traceback to the caller
-        logger.exception("call %s: internal error while handling %s", event.session.id, event.type)
+        logger.exception(
+            "call %s: internal error while handling %s",
+            event.session.id,
+            event.type,
+            extra={"session_id": event.session.id},
+        )
         return _json_response({"error": "internal", "message": "internal error"}, 500)
     if decision.action is None:
         return Response(status=204)
@@ -157,7 +201,10 @@ def _read_body(limit: int) -> bytes:
     if not _is_json(request.mimetype):
         shown = request.mimetype or "none"
         raise Rejection(415, "unsupported_media_type", f"expected Content-Type: {JSON}, got {shown}")
-    body = request.stream.read(limit + 1)
+    try:
+        body = request.stream.read(limit + 1)
+    except HTTPException as exc:  # e.g. the body ended before its Content-Length
+        raise Rejection(400, "incomplete_body", f"could not read the body: {exc.description}") from None
     if len(body) > limit:
         raise Rejection(413, "too_large", f"body exceeds the limit of {limit} bytes")
     return body
@@ -172,33 +219,49 @@ def websocket_handshake() -> Response | None:
         return None
     state = get_state()
     try:
-        authenticate(state.settings, request.headers.get(TOKEN_HEADER))
+        authenticate_request(state)
     except Rejection as rejection:
         reject(rejection, "websocket")
-        return _json_response(rejection.to_dict(), rejection.status)
+        return _json_response(rejection.to_dict(), rejection.status, rejection.headers)
     return None
 
 
-def handle_ws_message(state: AiFlowState, message: str | bytes) -> str | None:
+def handle_ws_message(
+    state: AiFlowState, message: str | bytes, connection: LiveConnection | None = None
+) -> str | None:
     """One WebSocket message in, the action's JSON text (or None) out.
 
     A bad message is logged, signalled and answered with nothing; the
-    connection (and so the call) stays up.
+    connection (and so the call) stays up. With ``connection``, the call is
+    registered as held by it (so ``send`` can reach it) from its first event
+    until its ``session_end``.
     """
     try:
         if isinstance(message, bytes):
             raise Rejection(400, "binary_frame", "binary frames are not accepted; send events as text")
-        event = parse_message(state, message)
+        event = parse_message(state, message, "websocket")
     except Rejection as rejection:
         reject(rejection, "websocket")
         return None
     if event is None:
         return None
+    route = None
+    session_id = event.session.id
+    if connection is not None and not isinstance(event, SessionEnd):
+        route = state.hub.register(session_id, connection)
     try:
-        decision = state.handle(event, "websocket")
-    except Exception:  # noqa: BLE001
-        logger.exception("call %s: internal error while handling %s", event.session.id, event.type)
+        decision = state.handle(event, "websocket", route)
+    except CallBusy as exc:
+        logger.error("%s", exc)
         return None
+    except Exception:  # noqa: BLE001
+        logger.exception(
+            "call %s: internal error while handling %s", session_id, event.type, extra={"session_id": session_id}
+        )
+        return None
+    finally:
+        if connection is not None and isinstance(event, SessionEnd):
+            state.hub.unregister(session_id, connection)
     if decision.action is None:
         return None
     return _encode(decision.action.to_dict())
@@ -207,18 +270,24 @@ def handle_ws_message(state: AiFlowState, message: str | bytes) -> str | None:
 def serve_websocket(ws: WebSocketLike, state: AiFlowState) -> None:
     """Serve one connection until the peer closes it or the process stops.
 
-    When the process begins to stop (:mod:`flask_aiflow.shutdown`), the event
-    in hand is still answered; then the connection closes with 1001.
+    Replies and actions pushed with ``send`` from other threads go through
+    one lock per connection, so they never interleave on the socket. When the
+    process begins to stop (:mod:`flask_aiflow.shutdown`), the event in hand
+    is still answered; then the connection closes with 1001 (going away).
     """
-    while not shutting_down():
-        message = ws.receive(timeout=POLL_SECONDS)
-        if message is None:
-            continue
-        reply = handle_ws_message(state, message)
-        if reply is not None:
-            ws.send(reply)
+    connection = LiveConnection(ws)
+    try:
+        while not shutting_down():
+            message = ws.receive(timeout=POLL_SECONDS)
+            if message is None:
+                continue
+            reply = handle_ws_message(state, message, connection)
+            if reply is not None:
+                connection.send(reply)
+    finally:
+        state.hub.close(connection)
     logger.info("closing a WebSocket call: the server is stopping")
-    ws.close(reason=GOING_AWAY, message="server is stopping")
+    connection.close(GOING_AWAY, "server is stopping")
 
 
 def websocket(ws: WebSocketLike) -> None:
@@ -243,20 +312,41 @@ def health() -> Response:
     return _json_response(body, 200 if store_ok else 503)
 
 
+# -- OpenAPI and metrics ---------------------------------------------------------------
+
+
+def openapi() -> Response:
+    """The OpenAPI 3.1 description of the webhook (no token needed: it holds no secrets)."""
+    return Response(get_state().openapi_json(), 200, mimetype=JSON)
+
+
+def metrics() -> Response:
+    state = get_state()
+    assert state.metrics is not None
+    body, content_type = state.metrics.render()
+    return Response(body, 200, content_type=content_type)
+
+
 def create_blueprint(settings: Settings) -> Blueprint:
     """The routes for one app, at the configured paths."""
     bp = Blueprint("aiflow", __name__)
     if settings.webhook_path:
-        bp.add_url_rule(
-            settings.webhook_path,
-            "webhook",
-            webhook,
-            methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-            provide_automatic_options=True,
-        )
+        # A rule for every method, so that any method gets this view's JSON
+        # answer (405 with Allow) rather than Flask's HTML error page.
+        path = settings.webhook_path
+
+        def add_webhook_rule(setup: Any) -> None:
+            setup.app.url_map.add(Rule(path, endpoint=f"{bp.name}.webhook", methods=None))
+            setup.app.view_functions[f"{bp.name}.webhook"] = webhook
+
+        bp.record_once(add_webhook_rule)
     if settings.websocket_path:
         bp.before_request(websocket_handshake)
         Sock().route(settings.websocket_path, bp=bp, endpoint="websocket")(websocket)
     if settings.health_path:
         bp.add_url_rule(settings.health_path, "health", health, methods=["GET"])
+    if settings.openapi_path and settings.webhook_path:
+        bp.add_url_rule(settings.openapi_path, "openapi", openapi, methods=["GET"])
+    if settings.metrics and settings.metrics_path:
+        bp.add_url_rule(settings.metrics_path, "metrics", metrics, methods=["GET"])
     return bp

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import itertools
+import os
 import uuid
 from typing import Any
 
 import pytest
 from flask import Flask
+from hypothesis import settings as hypothesis_settings
+
+# Property-based tests: moderate example counts, no per-example deadline (a
+# shared CI machine is slow at times), and in CI the same examples every run.
+hypothesis_settings.register_profile("dev", max_examples=200, deadline=None)
+hypothesis_settings.register_profile("ci", max_examples=200, deadline=None, derandomize=True, database=None)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev"))
 
 from flask_aiflow import AiFlow
 
@@ -90,3 +98,22 @@ def temp_skill(app: Flask) -> Any:
     yield register
     for name in added:
         registry.unregister(name)
+
+
+# -- Redis: a real redis-server per test session (see tests/redis_server.py) ----
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Any:
+    """The URL of a redis-server started for this test session (skips without one; fails under CI)."""
+    from .redis_server import redis_server, require_redis_server
+
+    binary = require_redis_server()
+    with redis_server(binary) as url:
+        yield url
+
+
+@pytest.fixture
+def redis_prefix() -> str:
+    """A key prefix of its own for each test, so tests never see each other's keys."""
+    return f"t{uuid.uuid4().hex[:10]}:"

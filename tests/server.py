@@ -10,7 +10,9 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -23,8 +25,45 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@dataclass
+class Server:
+    """A running gunicorn: its base URL, the arbiter process and its log file."""
+
+    url: str
+    process: subprocess.Popen[bytes]
+    log_path: Path | None
+
+    def worker_pids(self) -> list[int]:
+        """The arbiter's live child processes: its workers (Linux /proc)."""
+        pid = self.process.pid
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        return sorted(int(child) for child in children)
+
+    def wait_for_workers(self, count: int, timeout: float = 20.0) -> list[int]:
+        """Wait until the arbiter has ``count`` workers that answer (after a kill, say)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            pids = self.worker_pids()
+            if len(pids) == count:
+                return pids
+            time.sleep(0.05)
+        raise RuntimeError(f"gunicorn did not get back to {count} workers in {timeout} s")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path else ""
+
+    def wait_for_log(self, text: str, count: int = 1, timeout: float = 20.0) -> list[str]:
+        """The log lines containing ``text``, once there are ``count`` of them (workers boot at their own pace)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            lines = [line for line in self.log().splitlines() if text in line]
+            if len(lines) >= count or time.monotonic() > deadline:
+                return lines
+            time.sleep(0.05)
+
+
 @contextmanager
-def gunicorn(
+def serve(
     app: str,
     *,
     workers: int = 1,
@@ -32,8 +71,8 @@ def gunicorn(
     env: dict[str, str] | None = None,
     extra_args: Sequence[str] = (),
     log_path: Path | None = None,
-) -> Iterator[str]:
-    """Serve ``app`` ("module:attr") with gunicorn gthread; yields the base URL."""
+) -> Iterator[Server]:
+    """Serve ``app`` ("module:attr") with gunicorn gthread; yields the :class:`Server`."""
     port = free_port()
     command = [
         sys.executable, "-m", "gunicorn",
@@ -57,7 +96,7 @@ def gunicorn(
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_up(base, process)
-        yield base
+        yield Server(base, process, log_path)
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         try:
@@ -67,6 +106,13 @@ def gunicorn(
             process.wait()
         if log_path:
             log.close()  # type: ignore[union-attr]
+
+
+@contextmanager
+def gunicorn(app: str, **options: Any) -> Iterator[str]:
+    """Serve ``app`` ("module:attr") with gunicorn gthread; yields the base URL."""
+    with serve(app, **options) as server:
+        yield server.url
 
 
 def wait_until_up(base: str, process: subprocess.Popen[bytes], timeout: float = 20.0) -> None:

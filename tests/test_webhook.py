@@ -177,7 +177,7 @@ class TestHostileInput:
     def test_wrong_method_is_405_json(self, client: Any, method: str) -> None:
         response = client.open("/webhook", method=method, headers={"X-API-TOKEN": SECRET})
         assert response.status_code == 405
-        assert response.headers["Allow"] == "POST"
+        assert response.headers["Allow"] == "POST, OPTIONS"
         assert response.get_json()["error"] == "method_not_allowed"
 
     def test_internal_error_is_json_without_traceback(self, app: Any, post: Any, monkeypatch: Any) -> None:

@@ -31,6 +31,7 @@ from flask_aiflow.events import (
 from .config import CONFIG_KEY, EXTENSION_KEY, PLAY_ON_EVENTS, AudioSettings, PlayOn, get_settings
 
 __all__ = [
+    "AIFLOW_INLINE",
     "AIFLOW_NAME",
     "AIFLOW_PRIORITY",
     "CONFIG_KEY",
@@ -53,6 +54,10 @@ AIFLOW_NAME = "audio"
 
 #: Above ordinary intents (50): a clip configured for an event plays before them.
 AIFLOW_PRIORITY = 60
+
+#: Quick, pure computation (no network, disk or locks): runs in the request
+#: thread, without the hand-over to a worker that the time budget needs.
+AIFLOW_INLINE = True
 
 
 class UnknownClipError(LookupError):

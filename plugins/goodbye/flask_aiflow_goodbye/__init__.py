@@ -21,6 +21,7 @@ from .config import CONFIG_KEY, DEFAULT_FAREWELL, GoodbyeSettings, load_settings
 from .phrases import DEFAULT_END_PHRASES, DEFAULT_MAX_WORDS, DEFAULT_PHRASES, FarewellMatcher
 
 __all__ = [
+    "AIFLOW_INLINE",
     "AIFLOW_NAME",
     "AIFLOW_PRIORITY",
     "CONFIG_KEY",
@@ -40,6 +41,10 @@ AIFLOW_NAME = "goodbye"
 
 #: Above a menu holding the floor (80), below SAFETY (100).
 AIFLOW_PRIORITY = 90
+
+#: Quick, pure computation (no network, disk or locks): runs in the request
+#: thread, without the hand-over to a worker that the time budget needs.
+AIFLOW_INLINE = True
 
 #: Where the parsed settings live: ``app.extensions["aiflow_goodbye"]``.
 EXTENSION_KEY = "aiflow_goodbye"

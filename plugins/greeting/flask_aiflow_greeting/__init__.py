@@ -25,6 +25,7 @@ from flask_aiflow.events import AssistantSpeechEnded, SessionStart, UserSpeak
 from .config import CONFIG_KEY, GreetingSettings, LineGreeting, load_settings, system_clock
 
 __all__ = [
+    "AIFLOW_INLINE",
     "AIFLOW_NAME",
     "AIFLOW_PRIORITY",
     "CONFIG_KEY",
@@ -43,6 +44,10 @@ AIFLOW_NAME = "greeting"
 
 #: An ordinary intent: a notice (60) or a safety skill may go first.
 AIFLOW_PRIORITY = INTENT
+
+#: Quick, pure computation (no network, disk or locks): runs in the request
+#: thread, without the hand-over to a worker that the time budget needs.
+AIFLOW_INLINE = True
 
 #: Where the parsed settings live: ``app.extensions["aiflow_greeting"]``.
 EXTENSION_KEY = "aiflow_greeting"

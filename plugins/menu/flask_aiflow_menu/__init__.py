@@ -5,6 +5,7 @@ names this module, whose hook implementations come from :mod:`.skill`.
 """
 
 from .skill import (
+    AIFLOW_INLINE,
     AIFLOW_NAME,
     AIFLOW_PRIORITY,
     aiflow_session_start,
@@ -14,6 +15,7 @@ from .skill import (
 )
 
 __all__ = [
+    "AIFLOW_INLINE",
     "AIFLOW_NAME",
     "AIFLOW_PRIORITY",
     "aiflow_session_start",

@@ -32,6 +32,9 @@ from .understand import AMBIGUOUS, BACK, MAIN_MENU, OPTION, REPEAT, choose, glob
 
 AIFLOW_NAME = "menu"
 AIFLOW_PRIORITY = 50
+#: Quick, pure computation (no network, disk or locks): runs in the request
+#: thread, without the hand-over to a worker that the time budget needs.
+AIFLOW_INLINE = True
 
 #: Where the parsed configuration lives, per app.
 EXTENSION_KEY = "aiflow_menu"

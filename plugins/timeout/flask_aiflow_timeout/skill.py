@@ -21,6 +21,9 @@ from .config import TimeoutConfig
 
 AIFLOW_NAME = "timeout"
 AIFLOW_PRIORITY = 50
+#: Quick, pure computation (no network, disk or locks): runs in the request
+#: thread, without the hand-over to a worker that the time budget needs.
+AIFLOW_INLINE = True
 
 #: Where the parsed configuration lives, per app.
 EXTENSION_KEY = "aiflow_timeout"

@@ -1,0 +1,35 @@
+"""Test and try skills without a phone: the call simulator and its helpers.
+
+See :mod:`flask_aiflow.testing.simulator` for the rules the simulator
+follows, and :mod:`flask_aiflow.testing.pytest_plugin` for the fixtures.
+"""
+
+from .apps import TEST_SECRET, make_test_app
+from .errors import (
+    CallEndedError,
+    ExpectationError,
+    ProtocolViolation,
+    SimulationError,
+    TransportError,
+)
+from .rules import BargeInVerdict, barge_in_verdict, speech_duration_ms
+from .simulator import CallSimulator, Playback, SimulatedCall
+from .turns import Exchange, Turn
+
+__all__ = [
+    "BargeInVerdict",
+    "CallEndedError",
+    "CallSimulator",
+    "Exchange",
+    "ExpectationError",
+    "Playback",
+    "ProtocolViolation",
+    "SimulatedCall",
+    "SimulationError",
+    "TEST_SECRET",
+    "TransportError",
+    "Turn",
+    "barge_in_verdict",
+    "make_test_app",
+    "speech_duration_ms",
+]

@@ -1,0 +1,54 @@
+"""Apps for tests: flask-aiflow with exactly the skills under test."""
+
+from __future__ import annotations
+
+import itertools
+from importlib.metadata import entry_points
+from typing import Any
+
+from flask import Flask
+
+from ..extension import AiFlow, get_state
+from ..plugins import ENTRY_POINT_GROUP, SkillError
+
+#: The shared secret of test apps (the simulator sends it by itself).
+TEST_SECRET = "aiflow-test-secret"
+
+_counter = itertools.count()
+
+
+def make_test_app(*skills: Any, **config: Any) -> Flask:
+    """A Flask app in testing mode with flask-aiflow and only ``skills``.
+
+    A skill given as an object or module is registered directly; one given
+    as a string is the name of an *installed* skill, loaded through its
+    ``flask_aiflow.skills`` entry point as in production (so a test can
+    prove that a package's skill is discovered). No other installed skill
+    is enabled. ``config`` sets any Flask or ``AIFLOW_*`` key.
+
+    :raises LookupError: a named skill is not installed.
+    :raises SkillError: a named skill is installed but failed to load or start.
+    """
+    names = [skill for skill in skills if isinstance(skill, str)]
+    objects = [skill for skill in skills if not isinstance(skill, str)]
+    app = Flask(f"aiflow_test_app_{next(_counter)}")
+    app.config.update(TESTING=True, AIFLOW_SHARED_SECRET=TEST_SECRET, AIFLOW_LOAD_ENTRY_POINTS=bool(names))
+    if names:
+        app.config["AIFLOW_SKILLS"] = names
+    app.config.update(config)
+    AiFlow(app, skills=objects)
+    registry = get_state(app).registry
+    for name in names:
+        info = registry.get(name)
+        if info is None:
+            installed = sorted(ep.name for ep in entry_points(group=ENTRY_POINT_GROUP))
+            raise LookupError(
+                f"no installed skill is named {name!r} (entry-point group {ENTRY_POINT_GROUP!r}; "
+                f"installed: {', '.join(installed) or 'none'}). Is its package installed?"
+            )
+        if not info.enabled:
+            raise SkillError(f"skill {name!r} is installed but not enabled: {info.status}")
+    return app
+
+
+__all__ = ["TEST_SECRET", "make_test_app"]

@@ -1,0 +1,10 @@
+"""The app the simulator's end-to-end tests serve with gunicorn: the front-desk skill."""
+
+from flask import Flask
+
+from flask_aiflow import AiFlow
+from tests.skills import frontdesk
+
+app = Flask(__name__)
+app.config.update(AIFLOW_SHARED_SECRET="test-secret", AIFLOW_LOAD_ENTRY_POINTS=False)
+AiFlow(app, skills=[frontdesk])
