@@ -140,9 +140,10 @@ def stand_ins() -> list[Any]:
 class KeywordSkill:
     """A typical third-party skill: answers its own keyword, otherwise stays quiet."""
 
-    def __init__(self, index: int) -> None:
+    def __init__(self, index: int, inline: bool = False) -> None:
         self.AIFLOW_NAME = f"keyword{index:03d}"
         self.AIFLOW_PRIORITY = 40 + index % 20
+        self.AIFLOW_INLINE = inline  # quick and pure: may run in the request thread
         self.keyword = f"topic{index}"
 
     @hookimpl
@@ -215,7 +216,7 @@ def redis_setting() -> str | None:
     return keys[0] if keys else None
 
 
-def add_keyword_skills(app: Flask, count: int, start: int = 0) -> None:
+def add_keyword_skills(app: Flask, count: int, start: int = 0, inline: bool = False) -> None:
     registry = app.extensions["aiflow"].registry
     for index in range(start, start + count):
-        registry.register(KeywordSkill(index))
+        registry.register(KeywordSkill(index, inline))

@@ -5,8 +5,9 @@ fresh server runs the IVR app with the production configuration
 (``examples/deploy/gunicorn.conf.py``; gthread replaces its worker class) and a separate client process
 (:mod:`benchmarks.ws_client`) opens the calls at a bounded rate, then measures
 event->action latency for a fixed time. A dropped call is a connection that
-failed to open or closed before its call ended. The server's CPU use (all its
-processes) is read from /proc.
+failed to open or closed before its call ended. The server's CPU use and its
+peak resident memory (all its processes; idle before the calls in brackets)
+are read from /proc; CPU 100% is one core.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -54,22 +56,66 @@ def cpu_seconds(pgid: int) -> float:
     return total
 
 
+def rss_mib(pgid: int) -> float:
+    """Resident memory of every process in a process group, MiB."""
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) != pgid:
+                continue
+            for line in (entry / "status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            continue
+    return total / 1024
+
+
+class PeakRss:
+    """Samples a process group's RSS in a thread; ``peak`` is the largest seen."""
+
+    def __init__(self, pgid: int) -> None:
+        self.pgid = pgid
+        self.peak = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.5):
+            self.peak = max(self.peak, rss_mib(self.pgid))
+
+    def __enter__(self) -> PeakRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
 def run_level(worker_class: str, calls: int, seconds: float) -> dict[str, Any]:
     module_app, _ = ivr_target()
     port = free_port()
     env = bench_env(PYTHONPATH=f"{ROOT}:{ROOT / 'examples'}", AIFLOW_APP=module_app)
     with server(f"ws_{worker_class}_{calls}", gunicorn_command(worker_class, port), port, env=env) as srv:
         cpu_before = cpu_seconds(srv.process.pid)
-        client = subprocess.run(
-            [PYTHON, "-m", "benchmarks.ws_client", f"ws://127.0.0.1:{port}/ws", "--calls", str(calls),
-             "--seconds", str(seconds), "--secret", SECRET, "--tag", f"{worker_class}{calls}"],
-            cwd=ROOT, env=bench_env(), capture_output=True, text=True, timeout=seconds + calls / 50 + 120,
-        )
+        idle_rss = rss_mib(srv.process.pid)
+        with PeakRss(srv.process.pid) as rss:
+            client = subprocess.run(
+                [PYTHON, "-m", "benchmarks.ws_client", f"ws://127.0.0.1:{port}/ws", "--calls", str(calls),
+                 "--seconds", str(seconds), "--secret", SECRET, "--tag", f"{worker_class}{calls}"],
+                cwd=ROOT, env=bench_env(), capture_output=True, text=True, timeout=seconds + calls / 50 + 120,
+            )
         cpu = cpu_seconds(srv.process.pid) - cpu_before
     if client.returncode != 0:
         raise RuntimeError(f"ws_client failed: {client.stderr[-2000:]}")
     result = json.loads(client.stdout.strip().splitlines()[-1])
     result["server_cpu_percent"] = 100 * cpu / result["wall_s"]
+    result["server_rss_mib"] = rss.peak
+    result["idle_rss_mib"] = idle_rss
     result["worker_class"] = worker_class
     return result
 
@@ -91,13 +137,15 @@ def report(results: dict[str, Any]) -> str:
             ok = r["p99_ms"] < MAX_P99_MS and r["dropped"] == 0
             target = f"p99 < {MAX_P99_MS:.0f} ms, none dropped: {verdict(ok)}"
         rows.append([r["worker_class"], r["calls"], r["sent"], r["replies"], r["p50_ms"], r["p99_ms"],
-                     r["dropped"], f"{r['server_cpu_percent']:.0f}%", target])
+                     r["dropped"], f"{r['server_cpu_percent']:.0f}%",
+                     f"{r['server_rss_mib']:.0f} ({r['idle_rss_mib']:.0f})", target])
     lines = [
         f"WebSocket: gunicorn with examples/deploy/gunicorn.conf.py, {results['workers']} workers,"
         f" IVR app = {results['ivr_label']};"
         f" each call sends one event per second; {results['seconds']:.0f} s measured after all calls are open",
         "",
-        table(["worker class", "calls", "events", "actions", "p50 ms", "p99 ms", "dropped", "server CPU", "target"],
+        table(["worker class", "calls", "events", "actions", "p50 ms", "p99 ms", "dropped", "server CPU",
+               "server MiB (idle)", "target"],
               rows),
     ]
     errors = {k: v for r in results["runs"] for k, v in r["errors"].items()}
