@@ -5,7 +5,10 @@ Every target runs at once on its own port, each measured in turn by ``wrk``
 round after round, the order rotating each round; a target's figure is its
 median over the rounds. Python apps run under four servers (gunicorn sync,
 gthread and gevent, and granian), two worker processes each; the Express
-example runs as the reference has it, one Node process. gunicorn gevent is
+example runs as the reference has it, one Node process. With two workers the
+IVR app's in-memory store sees only part of each call (the app warns about it);
+"ivr+redis" is the same app on the Redis store, the correct setup for several
+workers. gunicorn gevent is
 the WebSocket deployment (examples/deploy/gunicorn.conf.py) serving webhooks
 too. The load generator
 shares the machine's two cores with the server under test.
@@ -16,17 +19,33 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .common import BENCH, PYTHON, ROOT, SECRET, bench_env, call_events, free_port, median, server, table, verdict
+from .common import (
+    BENCH,
+    PYTHON,
+    ROOT,
+    SECRET,
+    bench_env,
+    call_events,
+    free_port,
+    median,
+    redis_server,
+    server,
+    table,
+    verdict,
+)
 
 WORKERS = 2
 THREADS = 8
 CONNECTIONS = 16
+#: Calls played side by side (round robin), so one call's events are never sent at once.
+CALLS_IN_FLIGHT = 4 * CONNECTIONS
 #: The fixed load for the latency comparison: every target can serve it.
 PACED_RATE = 1000
 
@@ -80,17 +99,22 @@ def python_command(server_kind: str, module_app: str, port: int) -> list[str]:
 
 
 SERVERS = ("gunicorn sync", "gunicorn gthread", "gunicorn gevent", "granian")
+#: Where the IVR app also runs on the Redis store (correct with several workers).
+REDIS_SERVERS = ("gunicorn gevent", "granian")
 
 
-def build_targets(servers: Sequence[str]) -> list[Target]:
+def build_targets(servers: Sequence[str], redis_url: str | None) -> list[Target]:
     ivr, _ = ivr_target()
     path = f"{ROOT}:{ROOT / 'examples'}:{BENCH}"
     targets = []
     for kind in servers:
-        for app_name, module_app in (("ivr", ivr), ("bare", "bare_app:app")):
+        apps = [("ivr", ivr, {}), ("bare", "bare_app:app", {})]
+        if redis_url and kind in REDIS_SERVERS:
+            apps.insert(1, ("ivr+redis", ivr, {"AIFLOW_REDIS_URL": redis_url}))
+        for app_name, module_app, extra in apps:
             port = free_port()
             targets.append(Target(kind, app_name, python_command(kind, module_app, port), port,
-                                  env=bench_env(PYTHONPATH=path)))
+                                  env=bench_env(PYTHONPATH=path, **extra)))
     port = free_port()
     express = BENCH / "express"
     targets.append(Target("node", "express", ["node", "server.js"], port, cwd=express,
@@ -137,7 +161,7 @@ def run_wrk(target: Target, seconds: float, events: Path, tag: str, rate: int | 
     command = [
         "wrk", "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s", "--timeout", "5s",
         "-s", str(BENCH / script), f"http://127.0.0.1:{target.port}/webhook",
-        "--", str(events), SECRET, tag, *paced,
+        "--", str(events), SECRET, tag, str(CALLS_IN_FLIGHT), *paced,
     ]
     output = subprocess.run(command, capture_output=True, text=True, check=True, timeout=seconds + 30).stdout
     line = next(line for line in output.splitlines() if line.startswith("{"))
@@ -154,8 +178,13 @@ def run(quick: bool = False, servers: Sequence[str] = SERVERS) -> dict[str, Any]
     ensure_express()
     rounds, seconds = (1, 2) if quick else (3, 5)
     events = write_events_file()
-    targets = build_targets(servers)
     with ExitStack() as stack:
+        try:
+            redis_url: str | None = f"redis://127.0.0.1:{stack.enter_context(redis_server())}/0"
+        except RuntimeError as exc:
+            print(f"(no IVR app on Redis: {exc})", file=sys.stderr)
+            redis_url = None
+        targets = build_targets(servers, redis_url)
         for target in targets:
             stack.enter_context(server(target.name.replace(" ", "_").replace("@", "at"), target.command,
                                        target.port, env=target.env, cwd=target.cwd))
@@ -191,14 +220,15 @@ def report(results: dict[str, Any]) -> str:
     express = by[("node", "express")]
     servers = [s for s in SERVERS if (s, "ivr") in by]
     ratio_rows = []
-    for kind in servers:
-        ivr, bare = by[(kind, "ivr")], by[(kind, "bare")]
+    pairs = [(kind, "ivr") for kind in servers] + [(kind, "ivr+redis") for kind in servers if (kind, "ivr+redis") in by]
+    for kind, app_name in pairs:
+        ivr, bare = by[(kind, app_name)], by[(kind, "bare")]
         tput = ivr["rps"] / bare["rps"]
         p99 = ivr["p99_ms"] / bare["p99_ms"]
         paced_p99 = ivr["paced_p99_ms"] / bare["paced_p99_ms"]
         vs_express = ivr["rps"] / express["rps"]
         ratio_rows.append([
-            kind,
+            kind if app_name == "ivr" else f"{kind} (Redis)",
             f"{tput:.2f} ({verdict(tput >= MIN_THROUGHPUT_VS_BARE)})",
             f"{p99:.2f} ({verdict(p99 <= MAX_P99_VS_BARE)})",
             f"{paced_p99:.2f} ({verdict(paced_p99 <= MAX_P99_VS_BARE)})",

@@ -22,7 +22,6 @@ from typing import Any
 from flask import Flask
 
 from flask_aiflow import FLOOR, GENERIC, AiFlow, Candidate, audio, hangup, hookimpl, speak
-from flask_aiflow.config import DEFAULTS
 
 from .common import ROOT, SECRET
 
@@ -184,10 +183,10 @@ def base_app(builtins: bool, redis_url: str | None = None) -> tuple[Flask, str]:
     The real ones are configured as ``examples/ivr_app.py`` does (greeting,
     menu, timeout, goodbye), plus the audio skill with a jingle on silence
     (outranked by the timeout prompt). ``redis_url`` selects the Redis store
-    through the store's config key.
+    (``AIFLOW_STATE_STORE``).
     """
     os.environ.setdefault("AIFLOW_SHARED_SECRET", SECRET)
-    store_config = {redis_setting() or "AIFLOW_REDIS_URL": redis_url} if redis_url else {}
+    store_config = {"AIFLOW_STATE_STORE": redis_url} if redis_url else {}
     if builtins and real_builtins_available():
         config = {
             "AIFLOW_SHARED_SECRET": SECRET,
@@ -208,12 +207,6 @@ def base_app(builtins: bool, redis_url: str | None = None) -> tuple[Flask, str]:
     AiFlow(app, skills=stand_ins() if builtins else [])
     label = "5 stand-ins for the built-in skills (benchmarks/skills.py)" if builtins else "no skills"
     return app, label
-
-
-def redis_setting() -> str | None:
-    """The config key that selects the Redis store, once flask-aiflow has one (issue 5)."""
-    keys = [key for key in DEFAULTS if "REDIS" in key and key.endswith("URL")]
-    return keys[0] if keys else None
 
 
 def add_keyword_skills(app: Flask, count: int, start: int = 0, inline: bool = False) -> None:

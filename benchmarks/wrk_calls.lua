@@ -1,8 +1,10 @@
 -- wrk script: POST the events of whole calls with the shared secret.
--- Usage: wrk -t1 -c16 -d5s -s wrk_calls.lua URL -- EVENTS_FILE SECRET TAG
--- EVENTS_FILE holds one event per line with {SID} where the session id goes;
--- each wrk thread plays calls one after another, its connections taking the
--- next event in turn. done() prints one JSON line with the figures.
+-- Usage: wrk -t1 -c16 -d5s -s wrk_calls.lua URL -- EVENTS_FILE SECRET TAG SLOTS
+-- EVENTS_FILE holds one event per line with {SID} where the session id goes.
+-- SLOTS calls are played side by side, round robin: request k carries the
+-- next event of call k mod SLOTS, so one call's events go out in order and,
+-- with SLOTS well above the number of connections, one at a time, as the
+-- AI Flow service sends them. done() prints one JSON line with the figures.
 
 local next_thread = 1
 
@@ -15,6 +17,7 @@ local templates = {}
 local headers = {}
 local counter = 0
 local tag = "x"
+local slots = 64
 
 function init(args)
   for line in io.lines(args[1]) do
@@ -23,12 +26,15 @@ function init(args)
   headers["Content-Type"] = "application/json"
   headers["X-API-TOKEN"] = args[2]
   tag = args[3] or "x"
+  slots = tonumber(args[4]) or 64
 end
 
 function request()
   local n = #templates
-  local call = math.floor(counter / n)
-  local index = counter % n + 1
+  local slot = counter % slots
+  local round = math.floor(counter / slots)
+  local index = round % n + 1
+  local call = math.floor(round / n) * slots + slot
   counter = counter + 1
   local sid = string.format("wrk-%s-%d-%d", tag, thread_no, call)
   local body = string.gsub(templates[index], "{SID}", sid)
