@@ -21,6 +21,7 @@ Environment:
     AIFLOW_BIND        address to listen on (default: 127.0.0.1:8000; put TLS in front)
     WEB_CONCURRENCY    worker processes (default: one per core)
     AIFLOW_SHARED_SECRET, AIFLOW_REDIS_URL, ...: read by the app itself
+    PROMETHEUS_MULTIPROC_DIR  with AIFLOW_METRICS: one /metrics over all workers
 
 Several workers: a WebSocket call stays on one worker for its whole life, so
 the in-memory store is correct for WebSocket-only traffic. Webhook events of
@@ -60,3 +61,11 @@ def post_worker_init(worker):
     from flask_aiflow import shutdown
 
     shutdown.install_sigterm_hook()
+
+
+def child_exit(server, worker):
+    """With Prometheus multiprocess mode on (PROMETHEUS_MULTIPROC_DIR), forget a dead worker's gauges."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from flask_aiflow.metrics import mark_process_dead
+
+        mark_process_dead(worker.pid)
