@@ -20,6 +20,7 @@ import json
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -43,7 +44,9 @@ from .common import (
 
 WORKERS = 2
 THREADS = 8
-CONNECTIONS = 16
+#: Enough connections that gunicorn's two workers get similar shares of them (a
+#: keep-alive connection stays with the worker that accepted it).
+CONNECTIONS = 32
 #: Calls played side by side (round robin), so one call's events are never sent at once.
 CALLS_IN_FLIGHT = 4 * CONNECTIONS
 #: The fixed load for the latency comparison: every target can serve it.
@@ -172,11 +175,52 @@ def run_wrk(target: Target, seconds: float, events: Path, tag: str, rate: int | 
     return result
 
 
+def in_process_us(calls: int, repeats: int) -> dict[str, float]:
+    """µs per request inside each Flask app, called as WSGI directly (no server, no sockets): best run."""
+    import importlib.util
+    import io
+    import os
+
+    os.environ.setdefault("AIFLOW_SHARED_SECRET", SECRET)
+
+    def load(name: str, path: Path) -> Any:
+        spec = importlib.util.spec_from_file_location(name, path)
+        assert spec and spec.loader
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module.app
+
+    apps = {"bare": load("bench_bare_app", BENCH / "bare_app.py"),
+            "ivr": load("bench_ivr_wsgi", ROOT / "examples" / ivr_target()[0].replace(":app", ".py"))}
+
+    def environ(body: bytes) -> dict[str, Any]:
+        return {"REQUEST_METHOD": "POST", "PATH_INFO": "/webhook", "SERVER_NAME": "127.0.0.1",
+                "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1", "wsgi.url_scheme": "http",
+                "wsgi.input": io.BytesIO(body), "wsgi.errors": sys.stderr, "CONTENT_LENGTH": str(len(body)),
+                "CONTENT_TYPE": "application/json", "HTTP_X_API_TOKEN": SECRET, "REMOTE_ADDR": "127.0.0.1",
+                "wsgi.input_terminated": True}  # as gunicorn and granian set it
+
+    def start_response(status: str, headers: Any, exc_info: Any = None) -> None:
+        return None
+
+    best = {name: float("inf") for name in apps}
+    clock = time.perf_counter
+    for round_no in range(repeats):
+        for name, app in apps.items():
+            environs = [environ(json.dumps(e, separators=(",", ":")).encode())
+                        for n in range(calls) for e in call_events(f"wsgi-{name}-{round_no}-{n}")]
+            started = clock()
+            for env in environs:
+                b"".join(app(env, start_response))
+            best[name] = min(best[name], (clock() - started) / len(environs) * 1e6)
+    return best
+
+
 def run(quick: bool = False, servers: Sequence[str] = SERVERS) -> dict[str, Any]:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install -y wrk")
     ensure_express()
-    rounds, seconds = (1, 2) if quick else (3, 5)
+    rounds, seconds = (1, 2) if quick else (5, 4)
     events = write_events_file()
     with ExitStack() as stack:
         try:
@@ -195,8 +239,10 @@ def run(quick: bool = False, servers: Sequence[str] = SERVERS) -> dict[str, Any]
             shift = round_no % len(targets)
             for target in targets[shift:] + targets[:shift]:
                 target.runs.append(run_wrk(target, seconds, events, f"r{round_no}p{target.port}"))
-                target.paced.append(run_wrk(target, seconds, events, f"q{round_no}p{target.port}", PACED_RATE))
+                target.paced.append(run_wrk(target, max(2, seconds - 1), events, f"q{round_no}p{target.port}",
+                                            PACED_RATE))
     return {
+        "in_process_us": in_process_us(50 if quick else 100, 5 if quick else 15),
         "ivr_label": ivr_target()[1],
         "rounds": rounds,
         "seconds": seconds,
@@ -251,6 +297,11 @@ def report(results: dict[str, Any]) -> str:
         "",
         f"Fastest server for the IVR app: {best}.",
     ]
+    wsgi = results.get("in_process_us")
+    if wsgi:
+        lines += ["", f"Inside the app (called as WSGI, no server, no sockets; best of runs), µs per request:"
+                  f" bare {wsgi['bare']:.1f}, IVR {wsgi['ivr']:.1f} (IVR/bare {wsgi['bare'] / wsgi['ivr']:.2f} in"
+                  " requests per second)."]
     return "\n".join(lines)
 
 

@@ -177,16 +177,17 @@ def _clip_folder() -> Path:
     return folder
 
 
-def base_app(builtins: bool, redis_url: str | None = None) -> tuple[Flask, str]:
+def base_app(builtins: bool, redis_url: str | None = None, **config: Any) -> tuple[Flask, str]:
     """An app with the five built-in skills (real or stand-ins) and a label saying which.
 
     The real ones are configured as ``examples/ivr_app.py`` does (greeting,
     menu, timeout, goodbye), plus the audio skill with a jingle on silence
     (outranked by the timeout prompt). ``redis_url`` selects the Redis store
-    (``AIFLOW_STATE_STORE``).
+    (``AIFLOW_STATE_STORE``); ``config`` sets other keys.
     """
     os.environ.setdefault("AIFLOW_SHARED_SECRET", SECRET)
     store_config = {"AIFLOW_STATE_STORE": redis_url} if redis_url else {}
+    store_config.update(config)
     if builtins and real_builtins_available():
         config = {
             "AIFLOW_SHARED_SECRET": SECRET,
