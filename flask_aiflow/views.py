@@ -17,6 +17,7 @@ from flask import Blueprint, Response, current_app, request
 from flask_sock import Sock  # type: ignore[import-untyped]
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Rule
+from werkzeug.wsgi import get_content_length
 
 from . import signals
 from .config import Settings
@@ -195,12 +196,27 @@ def webhook() -> Response:
 
 
 def _read_body(limit: int) -> bytes:
-    length = request.content_length
+    """The request body, at most ``limit`` bytes, or a :class:`Rejection`.
+
+    The common request (a Content-Length, ``application/json``) is read
+    straight from the WSGI environ: exactly Content-Length bytes, as PEP 3333
+    allows. Werkzeug's request properties and stream wrapper, which cost
+    about 10 us per request, decide everything else (a chunked body, an
+    unusual Content-Type).
+    """
+    environ = request.environ
+    length = get_content_length(environ)  # None for a chunked body
     if length is not None and length > limit:
         raise Rejection(413, "too_large", f"body is {length} bytes; the limit is {limit}")
-    if not _is_json(request.mimetype):
-        shown = request.mimetype or "none"
-        raise Rejection(415, "unsupported_media_type", f"expected Content-Type: {JSON}, got {shown}")
+    if environ.get("CONTENT_TYPE", "").partition(";")[0].strip().lower() != JSON:
+        mimetype = request.mimetype
+        if not _is_json(mimetype):
+            raise Rejection(415, "unsupported_media_type", f"expected Content-Type: {JSON}, got {mimetype or 'none'}")
+    if length is not None:
+        body = environ["wsgi.input"].read(length) if length else b""
+        if len(body) < length:
+            raise Rejection(400, "incomplete_body", f"could not read the body: it ended after {len(body)} of {length} bytes")
+        return body
     try:
         body = request.stream.read(limit + 1)
     except HTTPException as exc:  # e.g. the body ended before its Content-Length

@@ -203,3 +203,24 @@ def test_health(client: Any) -> None:
     response = client.get("/health")
     assert response.status_code == 200
     assert response.get_json() == {"status": "ok", "store": "ok", "skills": 1}
+
+
+def test_a_body_shorter_than_its_content_length_is_400(client: Any) -> None:
+    body = json.dumps(event("user_speak", "s")).encode()
+    response = client.post(
+        "/webhook",
+        data=body,
+        headers={"X-API-TOKEN": SECRET},
+        content_type="application/json",
+        environ_overrides={"CONTENT_LENGTH": str(len(body) + 10)},
+    )
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "incomplete_body"
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "Application/JSON ; charset=utf-8", "application/vnd.x+json"])
+def test_json_content_types_with_a_length_are_read(client: Any, content_type: str) -> None:
+    body = json.dumps(event("user_speak", "s", text="hi")).encode()
+    response = client.post("/webhook", data=body, headers={"X-API-TOKEN": SECRET}, content_type=content_type)
+    assert response.status_code == 200
+    assert response.get_json()["text"] == "You said: hi"
