@@ -160,7 +160,7 @@ class Metrics:
             from prometheus_client import multiprocess
 
             registry = prom.CollectorRegistry()
-            multiprocess.MultiProcessCollector(registry)
+            multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         return prom.generate_latest(registry), prom.CONTENT_TYPE_LATEST
 
 
@@ -168,4 +168,4 @@ def mark_process_dead(pid: int) -> None:
     """For gunicorn's ``child_exit`` hook in multiprocess mode: forget a dead worker's live gauge."""
     from prometheus_client import multiprocess
 
-    multiprocess.mark_process_dead(pid)
+    multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]

@@ -16,6 +16,9 @@ carries speech defaults down a configuration tree,
 target and a clip, and :func:`outcome_from_config` reads "what happens
 next" (say, play, transfer, hang up) into an :class:`Outcome` that proposes
 itself with its follow-ups (a farewell, then the hang-up).
+
+:class:`AppSettings` keeps a skill's parsed configuration once per app, so
+hooks read it back without parsing it again.
 """
 
 from __future__ import annotations
@@ -24,9 +27,11 @@ import difflib
 import json
 import math
 import os
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from flask import current_app
 
 from .actions import (
     TTS,
@@ -52,6 +57,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "OUTCOMES",
+    "AppSettings",
     "SPEAK_KEYS",
     "KeyPath",
     "Outcome",
@@ -71,6 +77,8 @@ __all__ = [
     "transfer_from_config",
     "tts_option",
 ]
+
+T = TypeVar("T")
 
 #: The keys of a speak setting.
 SPEAK_KEYS = ("text", "ssml", "tts", "barge_in", "user_input_timeout_seconds")
@@ -432,3 +440,54 @@ def outcome_from_config(
     if setting is False or setting is None:
         raise here.error(f"expected true or a farewell to speak before hanging up, got {_describe(setting)}")
     return Outcome(HANGUP, voice.last_words.speak(setting, here), (hangup(),))
+
+
+# -- the parsed configuration, once per app ---------------------------------------
+
+
+class AppSettings(Generic[T]):
+    """A skill's parsed configuration, kept once per app in ``app.extensions``.
+
+    Why: a configuration is validated at start-up, so a mistake stops the app
+    with a :class:`~flask_aiflow.SkillConfigError` instead of failing a call,
+    and it is parsed once, never per event (clips are read and encoded then).
+    A skill registered after start-up never had its ``aiflow_startup`` run,
+    so :meth:`get` parses on first use instead. Each app has its own value,
+    so one skill module serves several apps with different configurations::
+
+        SETTINGS = AppSettings("aiflow_menu", lambda app: parse(app.config.get("AIFLOW_MENU")))
+
+        @hookimpl
+        def aiflow_startup(app):
+            SETTINGS.load(app)
+
+        @hookimpl
+        def aiflow_user_speak(event, call):
+            config = SETTINGS.get()
+    """
+
+    __slots__ = ("extension_key", "_loader")
+
+    def __init__(self, extension_key: str, load: Callable[[Flask], T]) -> None:
+        """:param extension_key: where the value lives: ``app.extensions[extension_key]``.
+        :param load: parses the app's configuration; raises ``SkillConfigError`` for a bad one.
+        """
+        self.extension_key = extension_key
+        self._loader = load
+
+    def load(self, app: Flask) -> T:
+        """Parse the configuration of ``app`` now (from ``aiflow_startup``), store and return it.
+
+        A loader's error propagates and nothing is stored.
+        """
+        value = self._loader(app)
+        app.extensions[self.extension_key] = value
+        return value
+
+    def get(self, app: Flask | None = None) -> T:
+        """The stored value of ``app`` (default: the current app), parsed on first use."""
+        if app is None:
+            app = current_app._get_current_object()  # type: ignore[attr-defined]
+        if self.extension_key in app.extensions:
+            return app.extensions[self.extension_key]  # type: ignore[no-any-return]
+        return self.load(app)

@@ -7,9 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from flask import Flask
 
 from flask_aiflow import SkillConfigError
 from flask_aiflow.skillconfig import (
+    AppSettings,
     KeyPath,
     Voice,
     audio_from_config,
@@ -17,7 +19,8 @@ from flask_aiflow.skillconfig import (
     transfer_from_config,
 )
 
-from .helpers import wav_bytes
+from .conftest import SECRET, event, make_app
+from .helpers import make_skill, wav_bytes
 
 ROOT = KeyPath("AIFLOW_X")
 
@@ -153,3 +156,92 @@ class TestOutcome:
         message = error_of(outcome_from_config, {"say": "a"}, ROOT, kinds=("transfer", "hangup"))
         assert message.startswith('AIFLOW_X["say"]: unknown key')
         assert outcome_from_config({"say": "a", "name": "x"}, ROOT, extra_keys=("name",)).kind == "say"
+
+
+class TestAppSettings:
+    """One parsed value per app: parsed at start-up or on first use, never per event."""
+
+    @staticmethod
+    def counting(parsed: list[Flask]) -> AppSettings[str]:
+        """Settings that read ``AIFLOW_X["text"]`` and record each app they parse."""
+
+        def load(app: Flask) -> str:
+            parsed.append(app)
+            value = app.config.get("AIFLOW_X")
+            if not isinstance(value, dict):
+                raise KeyPath("AIFLOW_X").error("expected a mapping")
+            return str(value["text"]) + "!"
+
+        return AppSettings("aiflow_x", load)
+
+    def test_load_parses_and_stores_once_and_get_returns_the_stored_value(self) -> None:
+        parsed: list[Flask] = []
+        settings = self.counting(parsed)
+        app = Flask("one")
+        app.config["AIFLOW_X"] = {"text": "hi"}
+        assert settings.load(app) == "hi!"
+        assert app.extensions["aiflow_x"] == "hi!"
+        app.config["AIFLOW_X"] = {"text": "changed"}  # not read again: the stored value stands
+        assert settings.get(app) == "hi!"
+        assert settings.get(app) == "hi!"
+        assert parsed == [app]
+
+    def test_get_without_an_app_parses_the_current_app_on_first_use(self) -> None:
+        parsed: list[Flask] = []
+        settings = self.counting(parsed)
+        app = Flask("lazy")
+        app.config["AIFLOW_X"] = {"text": "late"}
+        assert "aiflow_x" not in app.extensions
+        with app.app_context():
+            assert settings.get() == "late!"
+            assert settings.get() == "late!"
+        assert app.extensions["aiflow_x"] == "late!"
+        assert parsed == [app]
+
+    def test_each_app_has_its_own_value(self) -> None:
+        parsed: list[Flask] = []
+        settings = self.counting(parsed)
+        first, second = Flask("first"), Flask("second")
+        first.config["AIFLOW_X"] = {"text": "one"}
+        second.config["AIFLOW_X"] = {"text": "two"}
+        settings.load(first)
+        assert "aiflow_x" not in second.extensions
+        with second.app_context():
+            assert settings.get() == "two!"
+        assert settings.get(first) == "one!"
+        assert parsed == [first, second]
+
+    def test_a_loader_error_propagates_and_nothing_is_stored(self) -> None:
+        parsed: list[Flask] = []
+        settings = self.counting(parsed)
+        app = Flask("bad")
+        app.config["AIFLOW_X"] = "oops"
+        with pytest.raises(SkillConfigError, match=r"^AIFLOW_X: expected a mapping$"):
+            settings.load(app)
+        with app.app_context(), pytest.raises(SkillConfigError):
+            settings.get()
+        assert "aiflow_x" not in app.extensions
+        app.config["AIFLOW_X"] = {"text": "fixed"}  # a failed parse is tried again, not remembered
+        assert settings.get(app) == "fixed!"
+
+    def test_a_bad_configuration_stops_start_up_naming_the_skill(self) -> None:
+        settings = self.counting([])
+        skill = make_skill("x", startup=lambda app: settings.load(app))
+        with pytest.raises(SkillConfigError, match=r"^skill 'x': AIFLOW_X: expected a mapping$"):
+            make_app(skill, AIFLOW_X="oops")
+
+    def test_a_skill_registered_after_start_up_parses_on_its_first_event(self) -> None:
+        parsed: list[Flask] = []
+        settings = self.counting(parsed)
+        skill = make_skill(
+            "x", startup=lambda app: settings.load(app), user_speak=lambda event, call: settings.get()
+        )
+        app = make_app(AIFLOW_X={"text": "Registered late"})
+        app.extensions["aiflow"].registry.register(skill)
+        assert parsed == []
+        client = app.test_client()
+        for turn in range(2):
+            response = client.post("/webhook", json=event("user_speak", "s"), headers={"X-API-TOKEN": SECRET})
+            assert response.status_code == 200, turn
+            assert response.get_json()["text"] == "Registered late!"
+        assert parsed == [app]

@@ -28,7 +28,7 @@ from flask_aiflow.events import (
     UserSpeak,
 )
 
-from .config import CONFIG_KEY, EXTENSION_KEY, PLAY_ON_EVENTS, AudioSettings, PlayOn, get_settings
+from .config import CONFIG_KEY, EXTENSION_KEY, PLAY_ON_EVENTS, SETTINGS, AudioSettings, PlayOn, get_settings
 
 __all__ = [
     "AIFLOW_INLINE",
@@ -127,7 +127,7 @@ def aiflow_user_input_timeout(event: UserInputTimeout, call: Call) -> Candidate 
 
 def _play_on(event: Event, call: Call) -> Candidate | None:
     """The clip configured for this event, unless it has already played on this call."""
-    settings = get_settings(current_app._get_current_object())  # type: ignore[attr-defined]
+    settings = SETTINGS.get()
     if settings is None:
         return None
     entry: PlayOn | None = settings.play_on.get(event.type)

@@ -16,6 +16,7 @@ from flask import Flask
 
 from flask_aiflow.actions import Audio, BargeInConfig, InvalidActionError
 from flask_aiflow.skillconfig import (
+    AppSettings,
     KeyPath,
     barge_in_option,
     expect_mapping,
@@ -60,9 +61,7 @@ class AudioSettings:
 
 def get_settings(app: Flask) -> AudioSettings | None:
     """The app's audio settings, parsed on first use; None without ``AIFLOW_AUDIO``."""
-    if EXTENSION_KEY not in app.extensions:
-        app.extensions[EXTENSION_KEY] = _load(app)
-    return app.extensions[EXTENSION_KEY]  # type: ignore[no-any-return]
+    return SETTINGS.get(app)
 
 
 def _load(app: Flask) -> AudioSettings | None:
@@ -87,6 +86,10 @@ def _load(app: Flask) -> AudioSettings | None:
     for event_type, spec in expect_mapping(top.get("play_on", {}), play_path, allowed=PLAY_ON_EVENTS).items():
         play_on[event_type] = _play_on(spec, play_path / event_type, clips)
     return AudioSettings(clips=MappingProxyType(clips), play_on=MappingProxyType(play_on))
+
+
+#: This app's parsed settings (see :func:`get_settings`).
+SETTINGS: AppSettings[AudioSettings | None] = AppSettings(EXTENSION_KEY, _load)
 
 
 def _clip(spec: Any, path: KeyPath, folder: Any, max_bytes: int, barge_in: BargeInConfig | None) -> Audio:

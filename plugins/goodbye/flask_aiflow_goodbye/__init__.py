@@ -12,10 +12,11 @@ Configured by ``AIFLOW_GOODBYE`` (optional; see :mod:`.config` and the README).
 
 from __future__ import annotations
 
-from flask import Flask, current_app
+from flask import Flask
 
 from flask_aiflow import Call, Candidate, hangup, hookimpl
 from flask_aiflow.events import UserSpeak
+from flask_aiflow.skillconfig import AppSettings
 
 from .config import CONFIG_KEY, DEFAULT_FAREWELL, GoodbyeSettings, load_settings
 from .phrases import DEFAULT_END_PHRASES, DEFAULT_MAX_WORDS, DEFAULT_PHRASES, FarewellMatcher
@@ -49,19 +50,19 @@ AIFLOW_INLINE = True
 #: Where the parsed settings live: ``app.extensions["aiflow_goodbye"]``.
 EXTENSION_KEY = "aiflow_goodbye"
 
+#: This app's parsed settings (loaded on first use when registered after start-up).
+SETTINGS: AppSettings[GoodbyeSettings] = AppSettings(EXTENSION_KEY, load_settings)
+
 
 @hookimpl
 def aiflow_startup(app: Flask) -> None:
     """Validate ``AIFLOW_GOODBYE`` once (every key has a default)."""
-    app.extensions[EXTENSION_KEY] = load_settings(app)
+    SETTINGS.load(app)
 
 
 @hookimpl
 def aiflow_user_speak(event: UserSpeak, call: Call) -> Candidate | None:
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    if EXTENSION_KEY not in app.extensions:  # registered after start-up
-        aiflow_startup(app)
-    settings: GoodbyeSettings = app.extensions[EXTENSION_KEY]
+    settings = SETTINGS.get()
     phrase = settings.matcher.find(event.text)
     if phrase is None:
         return None

@@ -17,10 +17,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask
 
 from flask_aiflow import INTENT, Call, Candidate, hangup, hookimpl
 from flask_aiflow.events import AssistantSpeechEnded, SessionStart, UserSpeak
+from flask_aiflow.skillconfig import AppSettings
 
 from .config import CONFIG_KEY, GreetingSettings, LineGreeting, load_settings, system_clock
 
@@ -53,13 +54,21 @@ AIFLOW_INLINE = True
 EXTENSION_KEY = "aiflow_greeting"
 
 
-@hookimpl
-def aiflow_startup(app: Flask) -> None:
-    """Validate ``AIFLOW_GREETING`` once; without it the skill stays silent."""
+def _load(app: Flask) -> GreetingSettings | None:
     settings = load_settings(app)
     if settings is None:
         app.logger.info("%s is not set: the greeting skill stays silent", CONFIG_KEY)
-    app.extensions[EXTENSION_KEY] = settings
+    return settings
+
+
+#: This app's parsed settings (loaded on first use when registered after start-up).
+SETTINGS: AppSettings[GreetingSettings | None] = AppSettings(EXTENSION_KEY, _load)
+
+
+@hookimpl
+def aiflow_startup(app: Flask) -> None:
+    """Validate ``AIFLOW_GREETING`` once; without it the skill stays silent."""
+    SETTINGS.load(app)
 
 
 @hookimpl
@@ -72,7 +81,7 @@ def aiflow_assistant_speech_ended(event: AssistantSpeechEnded, call: Call) -> An
     """Deliver a greeting that lost on ``session_start`` (e.g. to a notice)."""
     if call.state.get("greeted") or call.state.get("conversation_started"):
         return None
-    settings = _settings()
+    settings = SETTINGS.get()
     if settings is None or not settings.deliver_late:
         return None
     return _greet(call, call.meta.get("to") or event.session.to_phone_number)
@@ -85,17 +94,8 @@ def aiflow_user_speak(event: UserSpeak, call: Call) -> None:
         call.state["conversation_started"] = True
 
 
-def _settings() -> GreetingSettings | None:
-    """This app's settings; loaded here for a skill registered after start-up."""
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    if EXTENSION_KEY not in app.extensions:
-        aiflow_startup(app)
-    settings: GreetingSettings | None = app.extensions[EXTENSION_KEY]
-    return settings
-
-
 def _greet(call: Call, number: str | None) -> Candidate | None:
-    settings = _settings()
+    settings = SETTINGS.get()
     if settings is None:
         return None
     line: LineGreeting = settings.for_number(number)

@@ -20,10 +20,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask
 
 from flask_aiflow import Call, Candidate, SessionStart, UserSpeak, hookimpl
-from flask_aiflow.skillconfig import Voice
+from flask_aiflow.skillconfig import AppSettings, Voice
 from flask_aiflow.text import words
 
 from . import config as menu_config
@@ -39,23 +39,21 @@ AIFLOW_INLINE = True
 #: Where the parsed configuration lives, per app.
 EXTENSION_KEY = "aiflow_menu"
 
+#: The parsed configuration, once per app.
+SETTINGS: AppSettings[MenuConfig | None] = AppSettings(
+    EXTENSION_KEY,
+    lambda app: menu_config.load(app.config.get(menu_config.KEY), root=app.root_path, voice=Voice.of_app(app)),
+)
 
-def settings(app: Flask | None = None) -> MenuConfig | None:
-    """The parsed ``AIFLOW_MENU`` of ``app`` (default: the current app).
 
-    Parsed on first use when the skill was registered after start-up.
-    """
-    app = app if app is not None else current_app._get_current_object()  # type: ignore[attr-defined]
-    if EXTENSION_KEY not in app.extensions:
-        aiflow_startup(app)
-    return app.extensions[EXTENSION_KEY]  # type: ignore[no-any-return]
+#: ``settings(app=None)``: the parsed ``AIFLOW_MENU`` of ``app`` (default: the
+#: current app), parsed on first use when the skill was registered after start-up.
+settings = SETTINGS.get
 
 
 @hookimpl
 def aiflow_startup(app: Flask) -> None:
-    app.extensions[EXTENSION_KEY] = menu_config.load(
-        app.config.get(menu_config.KEY), root=app.root_path, voice=Voice.of_app(app)
-    )
+    SETTINGS.load(app)
 
 
 @hookimpl

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask
 
 from flask_aiflow import Call, Candidate, UserInputTimeout, hookimpl
-from flask_aiflow.skillconfig import Voice
+from flask_aiflow.skillconfig import AppSettings, Voice
 
 from . import config as timeout_config
 from .config import TimeoutConfig
@@ -28,21 +28,20 @@ AIFLOW_INLINE = True
 #: Where the parsed configuration lives, per app.
 EXTENSION_KEY = "aiflow_timeout"
 
+#: The parsed configuration, once per app.
+SETTINGS: AppSettings[TimeoutConfig] = AppSettings(
+    EXTENSION_KEY, lambda app: timeout_config.load(app.config.get(timeout_config.KEY), voice=Voice.of_app(app))
+)
 
-def settings(app: Flask | None = None) -> TimeoutConfig | None:
-    """The parsed ``AIFLOW_TIMEOUT`` of ``app`` (default: the current app).
 
-    Parsed on first use when the skill was registered after start-up.
-    """
-    app = app if app is not None else current_app._get_current_object()  # type: ignore[attr-defined]
-    if EXTENSION_KEY not in app.extensions:
-        aiflow_startup(app)
-    return app.extensions[EXTENSION_KEY]  # type: ignore[no-any-return]
+#: ``settings(app=None)``: the parsed ``AIFLOW_TIMEOUT`` of ``app`` (default: the
+#: current app), parsed on first use when the skill was registered after start-up.
+settings = SETTINGS.get
 
 
 @hookimpl
 def aiflow_startup(app: Flask) -> None:
-    app.extensions[EXTENSION_KEY] = timeout_config.load(app.config.get(timeout_config.KEY), voice=Voice.of_app(app))
+    SETTINGS.load(app)
 
 
 @hookimpl
