@@ -87,7 +87,7 @@ class _State(dict):  # type: ignore[type-arg]
         self.changed = True
         dict.__delitem__(self, key)
 
-    def __ior__(self, other: Any) -> _State:
+    def __ior__(self, other: Any) -> _State:  # type: ignore[misc]  # accepts what dict.update does
         self.changed = True
         dict.update(self, other)
         return self

@@ -127,6 +127,7 @@ class _PipeSocket:
         self.inbox: queue.SimpleQueue[str | None] = queue.SimpleQueue()
         self.outbox: queue.SimpleQueue[str | bytes] = queue.SimpleQueue()
         self.idle = threading.Event()
+        self.closed_with: tuple[int | None, str | None] | None = None
 
     def receive(self, timeout: float | None = None) -> str:
         self.idle.set()
@@ -137,6 +138,10 @@ class _PipeSocket:
 
     def send(self, data: str | bytes) -> None:
         self.outbox.put(data)
+
+    def close(self, reason: int | None = None, message: str | None = None) -> None:
+        """The server closed the connection (its process is stopping); nothing more comes."""
+        self.closed_with = (reason, message)
 
 
 class InProcessWebSocket:
