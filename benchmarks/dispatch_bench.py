@@ -97,13 +97,13 @@ def time_direct(app: Flask, calls: int, tag: str) -> float:
         events = [load_event(body) for body in call_bodies(f"{tag}-{n}")]
         record = CallRecord()
         plain: dict[str, dict[str, Any]] = {}
-        work = []
+        work: list[tuple[Any, tuple[Any, ...]]] = []
         for event in events:
             for hook in registry.hooks_for(EVENT_HOOKS[event.type]):
                 name = hook.skill.name
                 call = DirectCall(name, event, record, plain.setdefault(name, {}))
-                args = {"event": event, "call": call}
-                work.append((hook.function, tuple(args[a] for a in hook.argnames)))
+                given = {"event": event, "call": call}
+                work.append((hook.function, tuple(given[a] for a in hook.argnames)))
         with app.app_context():  # skills read their settings from the app
             started = clock()
             for function, args in work:

@@ -111,7 +111,7 @@ def build_targets(servers: Sequence[str], redis_url: str | None) -> list[Target]
     path = f"{ROOT}:{ROOT / 'examples'}:{BENCH}"
     targets = []
     for kind in servers:
-        apps = [("ivr", ivr, {}), ("bare", "bare_app:app", {})]
+        apps: list[tuple[str, str, dict[str, str]]] = [("ivr", ivr, {}), ("bare", "bare_app:app", {})]
         if redis_url and kind in REDIS_SERVERS:
             apps.insert(1, ("ivr+redis", ivr, {"AIFLOW_REDIS_URL": redis_url}))
         for app_name, module_app, extra in apps:
@@ -168,7 +168,7 @@ def run_wrk(target: Target, seconds: float, events: Path, tag: str, rate: int | 
     ]
     output = subprocess.run(command, capture_output=True, text=True, check=True, timeout=seconds + 30).stdout
     line = next(line for line in output.splitlines() if line.startswith("{"))
-    result = json.loads(line)
+    result: dict[str, Any] = json.loads(line)
     result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
     result["errors"] = sum(result[k] for k in ("connect_errors", "read_errors", "write_errors",
                                                "status_errors", "timeouts"))

@@ -112,7 +112,7 @@ def run_level(worker_class: str, calls: int, seconds: float) -> dict[str, Any]:
         cpu = cpu_seconds(srv.process.pid) - cpu_before
     if client.returncode != 0:
         raise RuntimeError(f"ws_client failed: {client.stderr[-2000:]}")
-    result = json.loads(client.stdout.strip().splitlines()[-1])
+    result: dict[str, Any] = json.loads(client.stdout.strip().splitlines()[-1])
     result["server_cpu_percent"] = 100 * cpu / result["wall_s"]
     result["server_rss_mib"] = rss.peak
     result["idle_rss_mib"] = idle_rss

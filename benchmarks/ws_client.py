@@ -22,7 +22,7 @@ from typing import Any
 import websockets
 
 #: How a call begins: the greeting, then a choice in the IVR's menu.
-OPENING = (
+OPENING: tuple[tuple[str, dict[str, Any]], ...] = (
     ("session_start", {}),
     ("assistant_speak", {"text": "Welcome", "duration_ms": 2400, "speech_started_at": 1700000000000}),
     ("assistant_speech_ended", {}),
@@ -30,7 +30,7 @@ OPENING = (
 )
 
 #: The steady part of a call, repeated: a question the menu answers, then a silence.
-TURN = (
+TURN: tuple[tuple[str, dict[str, Any]], ...] = (
     ("assistant_speak", {"text": "Which one?", "duration_ms": 1800, "speech_started_at": 1700000004000}),
     ("assistant_speech_ended", {}),
     ("user_speak", {"text": "my router is broken"}),

@@ -32,6 +32,7 @@ shared store (Redis).
 import multiprocessing
 import os
 from pathlib import Path
+from typing import Any
 
 wsgi_app = os.environ.get("AIFLOW_APP", "ivr_app:app")
 pythonpath = str(Path(__file__).resolve().parent.parent)  # examples/, where the example apps live
@@ -55,7 +56,7 @@ accesslog = None  # an access line per event is costly; flask-aiflow logs decisi
 errorlog = "-"
 
 
-def post_worker_init(worker):
+def post_worker_init(worker: Any) -> None:
     """In each worker, after gunicorn's own signal handlers: SIGTERM also ends WebSocket calls cleanly."""
     # Imported here, in the worker, after gevent has patched the standard library.
     from flask_aiflow import shutdown
@@ -63,7 +64,7 @@ def post_worker_init(worker):
     shutdown.install_sigterm_hook()
 
 
-def child_exit(server, worker):
+def child_exit(server: Any, worker: Any) -> None:
     """With Prometheus multiprocess mode on (PROMETHEUS_MULTIPROC_DIR), forget a dead worker's gauges."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from flask_aiflow.metrics import mark_process_dead
