@@ -111,7 +111,8 @@ class Dispatcher:
         turn = None
         if self.settings.transcript_limit and isinstance(event, (UserSpeak, AssistantSpeak)):
             turn = transcript_turn(event)
-        token = session_id_var.set(session_id)
+        # handle() has usually set it already; setting it again costs a context copy
+        token = session_id_var.set(session_id) if session_id_var.get(None) != session_id else None
         try:
             with self.store.lock(session_id):
                 record = self._load(event, decision)
@@ -130,7 +131,8 @@ class Dispatcher:
                 self._commit(event, runs, record, decision, unfinished)
                 self._persist(event, record, transport, route, turn)
         finally:
-            session_id_var.reset(token)
+            if token is not None:
+                session_id_var.reset(token)
         decision.seconds = perf_counter() - started
         return decision
 
@@ -152,11 +154,14 @@ class Dispatcher:
         commit to (a copy when a skill is late, so the late skill's view of
         the call never changes under it).
         """
-        guarded = tuple(hook for hook in hooks if not hook.skill.inline)
-        if not guarded:
+        for hook in hooks:
+            if not hook.skill.inline:
+                break
+        else:  # every skill is inline (the built-in ones are): nothing to hand over
             runs = [self._run(hook, event, record, transcript) for hook in hooks]
             self._collect(runs, decision)
             return runs, frozenset(), record
+        guarded = tuple(hook for hook in hooks if not hook.skill.inline)
         budget = self.settings.event_budget
         assert budget is not None
         batch = skillpool.Batch(lambda index: self._run(guarded[index], event, record, transcript), len(guarded))
