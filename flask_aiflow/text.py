@@ -21,10 +21,12 @@ see you later!" and "see, you" (punctuation only separates words), but not
 
 from __future__ import annotations
 
+import functools
+import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 
-__all__ = ["contains_phrase", "find_phrase", "normalize", "words"]
+__all__ = ["PhraseSet", "contains_phrase", "find_phrase", "normalize", "words"]
 
 #: Apostrophes (and look-alikes STT engines and keyboards produce), removed inside words.
 APOSTROPHES = frozenset("'\u2019\u2018\u02bc\u0060\u00b4")
@@ -37,13 +39,30 @@ def _is_word_char(char: str) -> bool:
     return unicodedata.category(char)[0] in "LNM"
 
 
+#: Everything that separates words in plain ASCII text (after lower-casing).
+_ASCII_SEPARATORS = re.compile(r"[^a-z0-9]+")
+
+
+@functools.lru_cache(maxsize=1024)
 def normalize(text: str) -> str:
     """Lower-case ``text`` and reduce it to words separated by single spaces.
 
     ``normalize("Auf Wiederhören, TSCHÜSS!") == "auf wiederhören tschüss"``
+
+    Cached: every skill that matches words normalises the same utterance.
     """
     if not isinstance(text, str):
         raise TypeError(f"expected a string, got {type(text).__name__}")
+    if text.isascii():
+        # The same result as below, without a Python loop per character:
+        # NFKC leaves ASCII alone and casefold() is lower() there.
+        kept = text.replace("'", "").replace("`", "")
+        return " ".join(_ASCII_SEPARATORS.sub(" ", kept.lower()).split())
+    return _normalize_unicode(text)
+
+
+def _normalize_unicode(text: str) -> str:
+    """:func:`normalize` for any text, character by character."""
     # Apostrophes go first: NFKC would turn the acute accent into a space
     # plus a combining mark.
     kept = "".join(char for char in text if char not in APOSTROPHES)
@@ -53,6 +72,7 @@ def normalize(text: str) -> str:
     return unicodedata.normalize("NFC", " ".join(spaced.split()))
 
 
+@functools.lru_cache(maxsize=1024)
 def words(text: str) -> tuple[str, ...]:
     """The normalised words of ``text``: ``words("Bye-bye!") == ("bye", "bye")``."""
     return tuple(normalize(text).split())
@@ -99,3 +119,44 @@ def find_phrase(text: Phrase, phrases: Iterable[Phrase]) -> Phrase | None:
         if contains_phrase(haystack, phrase):
             return phrase
     return None
+
+
+class PhraseSet:
+    """A fixed list of phrases, normalised once, for matching on every caller turn.
+
+    Looking up every run of words of the utterance in a dict costs a few
+    lookups per word, however many phrases there are, where
+    :func:`find_phrase` scans the whole list each time (a farewell list has
+    dozens of phrases, and it is matched on every ``user_speak``).
+    """
+
+    __slots__ = ("_order", "_lengths")
+
+    def __init__(self, phrases: Iterable[Phrase]) -> None:
+        #: normalised words -> (position in the given order, the phrase as given)
+        self._order: dict[tuple[str, ...], tuple[int, Phrase]] = {}
+        for phrase in phrases:
+            key = _as_words(phrase)
+            if key and key not in self._order:
+                self._order[key] = (len(self._order), phrase)
+        self._lengths = sorted({len(key) for key in self._order})
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+    def matches(self, text: Phrase) -> list[Phrase]:
+        """Every phrase that ``text`` contains as a run of whole words, in the given order."""
+        said = _as_words(text)
+        found: dict[int, Phrase] = {}
+        order = self._order
+        for size in self._lengths:
+            for start in range(len(said) - size + 1):
+                hit = order.get(said[start : start + size])
+                if hit is not None:
+                    found[hit[0]] = hit[1]
+        return [found[position] for position in sorted(found)]
+
+    def first(self, text: Phrase) -> Phrase | None:
+        """The first phrase in the given order that ``text`` contains, or None."""
+        found = self.matches(text)
+        return found[0] if found else None

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from flask_aiflow.text import contains_phrase, find_phrase, normalize, words
+from flask_aiflow.text import PhraseSet, _normalize_unicode, contains_phrase, find_phrase, normalize, words
 
 
 @pytest.mark.parametrize(
@@ -75,3 +77,18 @@ def test_find_phrase_returns_the_first_match_as_given() -> None:
     assert find_phrase("maybe", phrases) is None
     pre = [words(p) for p in phrases]
     assert find_phrase("GOODBYE", pre) == ("goodbye",)
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=127)))
+def test_ascii_fast_path_agrees_with_the_unicode_path(text: str) -> None:
+    normalize.cache_clear()
+    assert normalize(text) == _normalize_unicode(text)
+
+
+def test_phrase_set_finds_phrases_in_the_given_order_as_whole_words() -> None:
+    phrases = PhraseSet(["see you", "bye", "Tschüss!", "bye"])
+    assert len(phrases) == 3
+    assert phrases.matches("OK bye, see you later") == ["see you", "bye"]
+    assert phrases.first("maybe later") is None
+    assert phrases.first("TSCHÜSS und bye") == "bye"
+    assert phrases.first("Na dann, tschüss") == "Tschüss!"

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from flask_aiflow.text import contains_phrase, words
+from flask_aiflow.text import PhraseSet, words
 
 __all__ = ["DEFAULT_END_PHRASES", "DEFAULT_MAX_WORDS", "DEFAULT_PHRASES", "FarewellMatcher"]
 
@@ -61,14 +61,14 @@ DEFAULT_MAX_WORDS = 12
 class FarewellMatcher:
     """Finds the farewell in an utterance; phrases are normalised once, here."""
 
-    anywhere: tuple[tuple[str, tuple[str, ...]], ...]
+    anywhere: PhraseSet
     at_end: tuple[tuple[str, tuple[str, ...]], ...]
     max_words: int | None
 
     @classmethod
     def build(cls, phrases: Iterable[str], end_phrases: Iterable[str], max_words: int | None) -> FarewellMatcher:
         return cls(
-            anywhere=tuple((phrase, words(phrase)) for phrase in phrases),
+            anywhere=PhraseSet(phrases),
             at_end=tuple((phrase, words(phrase)) for phrase in end_phrases),
             max_words=max_words,
         )
@@ -78,9 +78,9 @@ class FarewellMatcher:
         said = words(text)
         if not said or (self.max_words is not None and len(said) > self.max_words):
             return None
-        for phrase, phrase_words in self.anywhere:
-            if contains_phrase(said, phrase_words):
-                return phrase
+        phrase = self.anywhere.first(said)
+        if phrase is not None:
+            return str(phrase)
         for phrase, phrase_words in self.at_end:
             if phrase_words and said[-len(phrase_words) :] == phrase_words:
                 return phrase
