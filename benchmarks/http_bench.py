@@ -289,7 +289,7 @@ def report(results: dict[str, Any]) -> str:
         f" IVR app = {results['ivr_label']}; requests play whole calls. Saturated: as fast as answered;"
         f" paced: about {rate:,} requests per second.",
         "",
-        table(["server", "app", "req/s", "p50 ms", "p99 ms", f"paced p50 ms", f"paced p99 ms", "errors"], rows),
+        table(["server", "app", "req/s", "p50 ms", "p99 ms", "paced p50 ms", "paced p99 ms", "errors"], rows),
         "",
         table(["server", f"IVR/bare req/s (>= {MIN_THROUGHPUT_VS_BARE})",
                f"IVR/bare p99 saturated (<= {MAX_P99_VS_BARE})", f"IVR/bare p99 paced (<= {MAX_P99_VS_BARE})",

@@ -5,11 +5,9 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
-import io
 import json
 import os
 import struct
-import wave
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -48,6 +46,8 @@ from flask_aiflow.wav import (
     inspect_wav_reader,
 )
 
+from .helpers import wav_bytes
+
 SID = "550e8400-e29b-41d4-a716-446655440000"
 
 # -- WAV fixtures -------------------------------------------------------------------------
@@ -55,15 +55,7 @@ SID = "550e8400-e29b-41d4-a716-446655440000"
 PCM_GUID_TAIL = b"\x00\x00\x00\x00\x10\x00\x80\x00\x00\xaa\x00\x38\x9b\x71"
 
 
-def make_wav(rate: int = 16000, channels: int = 1, width: int = 2, frames: int = 160) -> bytes:
-    """A real PCM WAV written by the stdlib ``wave`` module."""
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as writer:
-        writer.setnchannels(channels)
-        writer.setsampwidth(width)
-        writer.setframerate(rate)
-        writer.writeframes(b"\x01" * frames * channels * width)
-    return buffer.getvalue()
+make_wav = wav_bytes  # a real PCM WAV written by the stdlib ``wave`` module
 
 
 def chunk(chunk_id: bytes, body: bytes) -> bytes:

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask
 
 from flask_aiflow import ConfigurationError
 from flask_aiflow.console import console_status
