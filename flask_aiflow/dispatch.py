@@ -305,12 +305,13 @@ class Dispatcher:
         run.seconds = perf_counter() - started
         if self.settings.trace:
             logger.debug("trace call %s: %s.%s -> %r", event.session.id, skill.name, EVENT_HOOKS[event.type], result)
-        if result is None and not call.touched_state:
+        touched = call.touched_state
+        if result is None and not touched:
             return run  # the common case: an observer that neither proposed nor touched state
         try:
             if result is not None:
                 run.candidates = self._candidates(result, run, event, record)
-            if call.touched_state:
+            if touched:
                 run.state_text = self._state_text(run)
         except _Rejected as exc:
             logger.error("call %s: skill %r: %s", event.session.id, skill.name, exc.message)
@@ -342,7 +343,7 @@ class Dispatcher:
             if holds_floor:
                 priority = max(priority, FLOOR)
             action = self._action(item, event)
-            followups = tuple(self._action(next_item, event) for next_item in then)
+            followups = tuple([self._action(next_item, event) for next_item in then]) if then else ()
             candidates.append(CandidateRecord(skill.name, priority, action, reason, then=followups))
         return candidates
 
@@ -394,7 +395,7 @@ class Dispatcher:
         rule = RULE_ONLY
         if len(ranked) > 1:  # one candidate or none (the common case) needs no ranking
             keyed = [(-c.priority, *self._order(c.skill), index, c) for index, c in enumerate(ranked)]
-            keyed.sort(key=lambda k: k[:4])
+            keyed.sort()  # the index is unique, so the candidate itself is never compared
             ranked = [k[4] for k in keyed]
             rule = self._tie_rule(keyed[0], keyed[1])
         decision.candidates = ranked
@@ -455,19 +456,25 @@ class Dispatcher:
         winner = decision.winner
         holder = record.floor["skill"] if record.floor is not None else None
         self._update_followups(record, decision)
+        skills = record.skills
         for run in runs:
-            if run.failed:
+            if run.failure is not None:
                 continue
+            call = run.call
+            change = call.floor_change()
+            if not call.touched_state and change is None:
+                continue  # the common case: nothing of this skill's to keep
             name = run.skill.name
-            kept = not run.candidates or any(candidate is winner for candidate in run.candidates)
-            change = run.call.floor_change()
+            candidates = run.candidates
+            # kept when it proposed nothing or its proposal won (compared by identity)
+            kept = not candidates or winner is not None and any(candidate is winner for candidate in candidates)
             if change is not None:
                 self._change_floor(name, change, kept, record, decision)
-            if kept and run.call.touched_state:
+            if kept and call.touched_state:
                 if run.state_text is None:
-                    record.skills.pop(name, None)
+                    skills.pop(name, None)
                 else:
-                    record.skills[name] = run.state_text
+                    skills[name] = run.state_text
         if holder is not None and holder not in unfinished and isinstance(event, UserSpeak):
             # a holder that did not get to answer in time keeps its turns
             self._count_turn(holder, runs, record, decision)
