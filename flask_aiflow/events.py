@@ -159,13 +159,30 @@ def _parse_session(data: Mapping[str, Any]) -> Session:
         raise InvalidEventError("session.id", "missing")
     if type(sid) is not str or not sid:
         raise InvalidEventError("session.id", f"expected a non-empty string, got {_describe(sid)}")
-    values = [_optional_str(session, name, "session.") for name in _OPTIONAL_SESSION_FIELDS]
+    values = [session.get(name) for name in _OPTIONAL_SESSION_FIELDS]
+    for index, value in enumerate(values):
+        if value is not None and type(value) is not str:  # rare: normalise a str subclass, or raise
+            values[index] = _optional_str(session, _OPTIONAL_SESSION_FIELDS[index], "session.")
     direction = session.get("direction")
     if direction is not None and (type(direction) is not str or direction not in _DIRECTIONS):
         raise InvalidEventError(
             "session.direction", f'expected "inbound" or "outbound", got {_describe(direction)}'
         )
-    return Session(sid, values[0], values[1], direction, values[2], values[3])
+    key = (sid, values[0], values[1], direction, values[2], values[3])
+    cached = _SESSIONS.get(key)
+    if cached is None:
+        if len(_SESSIONS) >= _SESSIONS_KEPT:
+            _SESSIONS.clear()
+        cached = _SESSIONS[key] = Session(*key)
+    return cached
+
+
+#: Sessions parsed lately, by their field values in field order. Every event of
+#: a call carries the same session, and a Session is immutable, so one object
+#: serves them all instead of being built again per event.
+_SESSIONS: dict[tuple[str | None, ...], Session] = {}
+#: Bound on :data:`_SESSIONS`; it is emptied when full (a lookup is only a shortcut).
+_SESSIONS_KEPT = 1024
 
 
 # -- field helpers ------------------------------------------------------------
