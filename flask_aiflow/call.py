@@ -114,12 +114,19 @@ class _State(dict):  # type: ignore[type-arg]
 
 
 @lru_cache(maxsize=4096)
-def _flat_items(text: str) -> tuple[tuple[str, Any], ...] | None:
-    """The items of a stored state whose values are all scalars (else None), decoded once per text."""
+def _flat_state(text: str) -> dict[str, Any] | None:
+    """A stored state whose values are all scalars (else None), decoded once per text.
+
+    Shared by every call that reads this text: only ever copied, never changed.
+    """
     data = json.loads(text)
     if isinstance(data, dict) and all(type(value) in _SCALARS for value in data.values()):
-        return tuple(data.items())
+        return data
     return None
+
+
+#: The state of a skill with nothing stored yet (copied, never changed).
+_NO_STATE: dict[str, Any] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,9 +187,10 @@ class Call:
         state = self._state
         if state is None:
             text = self._record.skills.get(self.skill)
-            items = _flat_items(text) if text else ()
-            self._flat = items is not None
-            state = self._state = _State(json.loads(text) if items is None else items)  # type: ignore[arg-type]
+            flat = _flat_state(text) if text else _NO_STATE
+            self._flat = flat is not None
+            # copying a dict is quicker than building one from items
+            state = self._state = _State(json.loads(text) if flat is None else flat)  # type: ignore[arg-type]
             state.changed = False
         return state
 
