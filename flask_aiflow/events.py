@@ -470,6 +470,9 @@ def _parse_float(literal: str) -> float:
     return value
 
 
+#: What JSON counts as whitespace (RFC 8259); str.isspace() accepts more.
+_JSON_WHITESPACE = " \t\n\r"
+
 #: One strict decoder for all bodies (``json.loads`` with options would build a new one per call).
 _DECODER = json.JSONDecoder(
     parse_constant=_reject_constant, parse_int=_parse_int, parse_float=_parse_float
@@ -507,6 +510,13 @@ def decode_json(body: bytes | bytearray | str, *, max_depth: int = 32) -> Any:
     if _nesting_exceeds(text, max_depth):
         raise InvalidEventError("body", f"JSON nested deeper than {max_depth} levels")
     try:
+        if text[0] == "{":
+            # The usual body: an object with nothing around it. raw_decode skips the
+            # two whitespace scans of decode(); anything else after the object takes
+            # the full decode, which applies the same rules and gives its messages.
+            value, end = _DECODER.raw_decode(text)
+            if end == len(text) or not text[end:].strip(_JSON_WHITESPACE):
+                return value
         return _DECODER.decode(text)
     except json.JSONDecodeError as exc:
         raise InvalidEventError(
