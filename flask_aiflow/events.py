@@ -121,6 +121,7 @@ def _json_type(value: Any) -> str:
 
 _DIRECTIONS = frozenset({"inbound", "outbound"})
 _OPTIONAL_SESSION_FIELDS = ("account_id", "phone_number", "from_phone_number", "to_phone_number")
+_STR_OR_NONE = frozenset({str, type(None)})
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,10 +160,12 @@ def _parse_session(data: Mapping[str, Any]) -> Session:
         raise InvalidEventError("session.id", "missing")
     if type(sid) is not str or not sid:
         raise InvalidEventError("session.id", f"expected a non-empty string, got {_describe(sid)}")
-    values = [session.get(name) for name in _OPTIONAL_SESSION_FIELDS]
-    for index, value in enumerate(values):
-        if value is not None and type(value) is not str:  # rare: normalise a str subclass, or raise
-            values[index] = _optional_str(session, _OPTIONAL_SESSION_FIELDS[index], "session.")
+    get = session.get
+    values: tuple[str | None, ...] = (
+        get("account_id"), get("phone_number"), get("from_phone_number"), get("to_phone_number")
+    )
+    if not _STR_OR_NONE.issuperset(map(type, values)):  # rare: normalise a str subclass, or raise
+        values = tuple(_optional_str(session, name, "session.") for name in _OPTIONAL_SESSION_FIELDS)
     direction = session.get("direction")
     if direction is not None and (type(direction) is not str or direction not in _DIRECTIONS):
         raise InvalidEventError(
