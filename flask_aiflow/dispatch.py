@@ -116,7 +116,8 @@ class Dispatcher:
         try:
             with self.store.lock(session_id):
                 record = self._load(event, decision)
-                self._drop_stale_floor(record, decision)
+                if record.floor is not None:  # saves a call on most events
+                    self._drop_stale_floor(record, decision)
                 transcript = TranscriptSource(self.store, session_id, turn, self.settings.transcript_limit)
                 hooks = self.registry.hooks_for(EVENT_HOOKS[event.type])
                 if self.settings.event_budget is None:
@@ -389,9 +390,10 @@ class Dispatcher:
             decision.candidates = ranked
             decision.rule = RULE_SESSION_END
             return
-        followup = self._followup(event, record, decision)
-        if followup is not None:
-            ranked.insert(0, followup)
+        if record.pending is not None:  # follow-ups are rare: skip the call without them
+            followup = self._followup(event, record, decision)
+            if followup is not None:
+                ranked.insert(0, followup)
         rule = RULE_ONLY
         if len(ranked) > 1:  # one candidate or none (the common case) needs no ranking
             keyed = [(-c.priority, *self._order(c.skill), index, c) for index, c in enumerate(ranked)]
