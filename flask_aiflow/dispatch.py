@@ -330,7 +330,7 @@ class Dispatcher:
     def _candidates(self, result: Any, run: _Run, event: Event, record: CallRecord) -> list[CandidateRecord]:
         if result is None:
             return []
-        items = result if isinstance(result, list | tuple) else (result,)
+        items = result if isinstance(result, (list, tuple)) else (result,)
         skill = run.skill
         holds_floor = record.floor is not None and record.floor["skill"] == skill.name
         candidates = []
@@ -351,7 +351,9 @@ class Dispatcher:
     def _action(self, item: Any, event: Event) -> Action:
         session_id = event.session.id
         try:
-            if isinstance(item, str):
+            if isinstance(item, Action):  # the usual answer, so tested first
+                action = item
+            elif isinstance(item, str):
                 # built bound to the call: no copy through with_session
                 return Speak(
                     session_id=session_id,
@@ -359,8 +361,6 @@ class Dispatcher:
                     tts=self.settings.default_tts,
                     barge_in=self.settings.default_barge_in,
                 )
-            elif isinstance(item, Action):
-                action = item
             elif isinstance(item, Mapping):
                 action = action_from_dict(item)
             else:
@@ -457,7 +457,8 @@ class Dispatcher:
     ) -> None:
         winner = decision.winner
         holder = record.floor["skill"] if record.floor is not None else None
-        self._update_followups(record, decision)
+        if decision.action is not None:  # without an action, pending follow-ups stay as they are
+            self._update_followups(record, decision)
         skills = record.skills
         for run in runs:
             if run.failure is not None:
