@@ -96,6 +96,8 @@ class Dispatcher:
         self.registry = registry
         self.store = store
         self.settings = settings
+        #: per hook: the bound hooks last seen, and whether every one of them is inline
+        self._inline: dict[str, tuple[tuple[BoundHook, ...], bool]] = {}
 
     def dispatch(self, event: Event, transport: str = "direct", route: str | None = None) -> Decision:
         """Handle one event; the decision says which action (if any) to send.
@@ -119,8 +121,10 @@ class Dispatcher:
                 if record.floor is not None:  # saves a call on most events
                     self._drop_stale_floor(record, decision)
                 transcript = TranscriptSource(self.store, session_id, turn, self.settings.transcript_limit)
-                hooks = self.registry.hooks_for(EVENT_HOOKS[event.type])
-                if self.settings.event_budget is None:
+                hook_name = EVENT_HOOKS[event.type]
+                hooks = self.registry.hooks_for(hook_name)
+                if self.settings.event_budget is None or self._all_inline(hook_name, hooks):
+                    # nothing to hand over to a worker (the built-in skills are all inline)
                     runs = [self._run(hook, event, record, transcript) for hook in hooks]
                     self._collect(runs, decision)
                     unfinished: frozenset[str] = frozenset()
@@ -149,19 +153,12 @@ class Dispatcher:
         """Run the skills in a worker; stop waiting when the budget is spent.
 
         Skills that declare ``AIFLOW_INLINE = True`` (quick, pure computation)
-        run in this thread meanwhile; when every skill of the event does,
-        nothing is handed over at all. Returns the finished runs in skill
+        run in this thread meanwhile (when every skill of the event does,
+        :meth:`dispatch` does not come here at all). Returns the finished runs in skill
         order, the names of the skills that did not finish, and the record to
         commit to (a copy when a skill is late, so the late skill's view of
         the call never changes under it).
         """
-        for hook in hooks:
-            if not hook.skill.inline:
-                break
-        else:  # every skill is inline (the built-in ones are): nothing to hand over
-            runs = [self._run(hook, event, record, transcript) for hook in hooks]
-            self._collect(runs, decision)
-            return runs, frozenset(), record
         guarded = tuple(hook for hook in hooks if not hook.skill.inline)
         budget = self.settings.event_budget
         assert budget is not None
@@ -205,6 +202,13 @@ class Dispatcher:
             self._not_run(skipped, decision, "the budget was spent")
         unfinished = frozenset(hook.skill.name for hook in guarded[len(done) :])
         return runs, unfinished, record.copy()
+
+    def _all_inline(self, hook_name: str, hooks: tuple[BoundHook, ...]) -> bool:
+        """True when every skill of ``hooks`` is inline; worked out once per set of bound hooks."""
+        known = self._inline.get(hook_name)
+        if known is None or known[0] is not hooks:  # the registry rebinds when skills change
+            known = self._inline[hook_name] = (hooks, all(hook.skill.inline for hook in hooks))
+        return known[1]
 
     @staticmethod
     def _in_order(hooks: tuple[BoundHook, ...], inline: dict[str, _Run], done: Sequence[_Run] = ()) -> list[_Run]:
