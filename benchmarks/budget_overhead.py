@@ -21,7 +21,7 @@ from types import SimpleNamespace
 from flask import Flask
 
 from flask_aiflow import AiFlow, hookimpl
-from flask_aiflow.events import parse_event
+from flask_aiflow.protocol.events import parse_event
 
 
 def make_skill(index: int, inline: bool) -> SimpleNamespace:

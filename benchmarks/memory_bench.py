@@ -17,7 +17,7 @@ from typing import Any
 
 from flask import Flask
 
-from flask_aiflow.events import load_event
+from flask_aiflow.protocol.events import load_event
 
 from .common import call_bodies, redis_server, table
 from .skills import base_app

@@ -1,6 +1,6 @@
 """flask-aiflow: a Flask extension for sipgate AI Flow voice assistants."""
 
-from .actions import (
+from flask_aiflow.protocol.actions import (
     Audio,
     AzureTTS,
     BargeIn,
@@ -16,11 +16,11 @@ from .actions import (
     speak,
     transfer,
 )
-from .call import Call, Floor
-from .candidates import FALLBACK, FLOOR, GENERIC, INTENT, SAFETY, Candidate
-from .config import ConfigurationError
-from .decision import Decision
-from .events import (
+from flask_aiflow.calls.call import Call, Floor
+from flask_aiflow.skills.candidates import FALLBACK, FLOOR, GENERIC, INTENT, SAFETY, Candidate
+from flask_aiflow.config import ConfigurationError
+from flask_aiflow.decision import Decision
+from flask_aiflow.protocol.events import (
     AssistantSpeak,
     AssistantSpeechEnded,
     Event,
@@ -33,12 +33,12 @@ from .events import (
     UserSpeak,
     parse_event,
 )
-from .extension import AiFlow, get_state, live_calls, send
-from .hookspecs import hookimpl
-from .plugins import SkillConfigError, SkillError
-from .live import LiveCall
-from .push import CallNotConnected
-from .state import CallBusy, MemoryStore, StateStore
+from flask_aiflow.extension import AiFlow, get_state, live_calls, send
+from flask_aiflow.skills.hookspecs import hookimpl
+from flask_aiflow.skills.registry import SkillConfigError, SkillError
+from flask_aiflow.calls.live import LiveCall
+from flask_aiflow.calls.push import CallNotConnected
+from flask_aiflow.calls.store import CallBusy, MemoryStore, StateStore
 
 __version__ = "0.1.0"
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from .actions import (
+from flask_aiflow.protocol.actions import (
     TTS,
     Action,
     BargeInConfig,
@@ -23,7 +23,7 @@ from .actions import (
     barge_in_from_dict,
     tts_from_dict,
 )
-from .candidates import check_priority
+from flask_aiflow.skills.candidates import check_priority
 
 #: ``AIFLOW_TRUSTED_PROXIES`` once validated: None, a hop count, or networks.
 TrustedProxies = None | int | tuple[IPv4Network | IPv6Network, ...]

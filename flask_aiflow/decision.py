@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .actions import Action
+    from flask_aiflow.protocol.actions import Action
 
 #: Why a candidate did not win.
 WON = "won"

@@ -10,23 +10,23 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Flask, current_app
 
-from . import signals
-from .actions import Action
-from .config import DEFAULTS, Settings, load_settings
-from .decision import Decision
-from .dispatch import Dispatcher
-from .events import Event, SessionEnd, SessionStart, parse_event
-from .live import LiveCall, live_calls_in
-from .logs import install as install_log_filter
-from .logs import session_id_var
-from .plugins import SkillConfigError, SkillError, SkillRegistry
-from .push import ConnectionHub, coerce_action, push
-from .ratelimit import AuthFailureLimiter
-from .state import StateStore, store_from_config
-from .workers import worker_processes
+from flask_aiflow import signals
+from flask_aiflow.protocol.actions import Action
+from flask_aiflow.config import DEFAULTS, Settings, load_settings
+from flask_aiflow.decision import Decision
+from flask_aiflow.pipeline import Dispatcher
+from flask_aiflow.protocol.events import Event, SessionEnd, SessionStart, parse_event
+from flask_aiflow.calls.live import LiveCall, live_calls_in
+from flask_aiflow.logs import install as install_log_filter
+from flask_aiflow.logs import session_id_var
+from flask_aiflow.skills.registry import SkillConfigError, SkillError, SkillRegistry
+from flask_aiflow.calls.push import ConnectionHub, coerce_action, push
+from flask_aiflow.web.ratelimit import AuthFailureLimiter
+from flask_aiflow.calls.store import StateStore, store_from_config
+from flask_aiflow.web.servers import worker_processes
 
 if TYPE_CHECKING:
-    from .metrics import Metrics
+    from flask_aiflow.metrics import Metrics
 
 logger = logging.getLogger("flask_aiflow")
 install_log_filter(logger)
@@ -52,7 +52,7 @@ class AiFlowState:
     def openapi_json(self) -> str:
         """The OpenAPI description of this app's webhook, as JSON text (built once)."""
         if self._openapi_json is None:
-            from .openapi import openapi_document
+            from flask_aiflow.protocol.openapi import openapi_document
 
             settings = self.settings
             document = openapi_document(
@@ -107,7 +107,7 @@ class AiFlowState:
         was known but the delivery could not be confirmed (the socket failed,
         or the holding process did not answer within ``timeout``, default
         ``AIFLOW_PUSH_TIMEOUT``). Raises
-        :class:`~flask_aiflow.push.CallNotConnected` when no open WebSocket is
+        :class:`~flask_aiflow.calls.push.CallNotConnected` when no open WebSocket is
         known for the call, and :class:`~flask_aiflow.InvalidActionError` for
         an invalid action. ``action`` is what a hook may return: an action, a
         wire-form dict or a string (spoken with the default voice).
@@ -229,7 +229,7 @@ class AiFlow:
             limiter = AuthFailureLimiter(settings.auth_failure_limit, settings.auth_failure_window)
         metrics = None
         if settings.metrics:
-            from .metrics import Metrics
+            from flask_aiflow.metrics import Metrics
 
             metrics = Metrics(app)
         state = AiFlowState(
@@ -247,9 +247,9 @@ class AiFlow:
         _report_configuration(settings, registry)
         _check_workers(store)
 
-        from .cli import aiflow_cli
-        from .console import register_console
-        from .views import create_blueprint
+        from flask_aiflow.cli.commands import aiflow_cli
+        from flask_aiflow.console import register_console
+        from flask_aiflow.web.routes import create_blueprint
 
         app.register_blueprint(create_blueprint(settings))
         app.cli.add_command(aiflow_cli)

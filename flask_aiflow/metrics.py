@@ -33,14 +33,14 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
-from . import signals
-from .config import ConfigurationError
-from .decision import RULE_FALLBACK
+from flask_aiflow import signals
+from flask_aiflow.config import ConfigurationError
+from flask_aiflow.decision import RULE_FALLBACK
 
 if TYPE_CHECKING:
     from flask import Flask
 
-    from .decision import Decision
+    from flask_aiflow.decision import Decision
 
 __all__ = ["Metrics", "mark_process_dead"]
 

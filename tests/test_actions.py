@@ -1,4 +1,4 @@
-"""Tests for flask_aiflow.actions and flask_aiflow.wav."""
+"""Tests for flask_aiflow.protocol.actions and flask_aiflow.protocol.wav."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from flask_aiflow import actions as actions_module
-from flask_aiflow.actions import (
+from flask_aiflow.protocol import actions as actions_module
+from flask_aiflow.protocol.actions import (
     ACTION_TYPES,
     TTS,
     Action,
@@ -37,7 +37,7 @@ from flask_aiflow.actions import (
     transfer,
     tts_from_dict,
 )
-from flask_aiflow.wav import (
+from flask_aiflow.protocol.wav import (
     FFMPEG_HINT,
     REQUIRED,
     NotWavError,

@@ -17,9 +17,10 @@ import pytest
 import requests
 from flask import current_app, request
 
-from flask_aiflow import ConfigurationError, signals, skillpool
+from flask_aiflow import ConfigurationError, signals
+from flask_aiflow.skills import pool as skillpool
 from flask_aiflow.decision import RULE_FALLBACK, TOO_SLOW
-from flask_aiflow.state import CallRecord
+from flask_aiflow.calls.store import CallRecord
 
 from .conftest import SECRET, event, make_app
 from .helpers import make_skill, says

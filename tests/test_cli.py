@@ -14,7 +14,7 @@ from flask import Flask
 from flask.cli import ScriptInfo
 
 from flask_aiflow import SkillConfigError
-from flask_aiflow.cli import aiflow_cli
+from flask_aiflow.cli.commands import aiflow_cli
 
 from .conftest import make_app
 from .helpers import make_skill, says

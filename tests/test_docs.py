@@ -17,7 +17,7 @@ import re
 
 import pytest
 
-from flask_aiflow import hookspecs
+from flask_aiflow.skills import hookspecs
 from flask_aiflow.config import DEFAULTS
 
 from .server import ROOT

@@ -1,4 +1,4 @@
-"""Tests for flask_aiflow.events: typed events, strict parsing and decoding."""
+"""Tests for flask_aiflow.protocol.events: typed events, strict parsing and decoding."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from flask_aiflow.events import (
+from flask_aiflow.protocol.events import (
     EVENT_TYPES,
     AssistantSpeak,
     AssistantSpeechEnded,

@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
-from flask_aiflow import actions
-from flask_aiflow.actions import (
+from flask_aiflow.protocol import actions
+from flask_aiflow.protocol.actions import (
     BARGE_IN_STRATEGIES,
     InvalidActionError,
     action_from_dict,
@@ -24,8 +24,8 @@ from flask_aiflow.actions import (
     speak,
     transfer,
 )
-from flask_aiflow.events import EVENT_TYPES, InvalidEventError, UnknownEventTypeError, parse_event
-from flask_aiflow.openapi import (
+from flask_aiflow.protocol.events import EVENT_TYPES, InvalidEventError, UnknownEventTypeError, parse_event
+from flask_aiflow.protocol.openapi import (
     action_schemas,
     error_schema,
     event_schemas,

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from flask_aiflow.cli import aiflow_cli
+from flask_aiflow.cli.commands import aiflow_cli
 
 from .server import ROOT
 

@@ -18,7 +18,7 @@ import requests
 from simple_websocket import Client, ConnectionClosed
 
 from flask_aiflow import CallNotConnected, InvalidActionError, barge_in, send, speak
-from flask_aiflow.views import serve_websocket
+from flask_aiflow.web.routes import serve_websocket
 
 from .conftest import SECRET, event, make_app
 from .server import Server, serve

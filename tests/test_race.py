@@ -17,8 +17,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from flask_aiflow import AiFlow
-from flask_aiflow.redis_store import RedisStore
-from flask_aiflow.state import CallRecord
+from flask_aiflow.calls.redis_store import RedisStore
+from flask_aiflow.calls.store import CallRecord
 
 from .conftest import event, make_app
 from .helpers import make_skill

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from flask_aiflow import ConfigurationError, signals
-from flask_aiflow.ratelimit import AuthFailureLimiter, client_address
+from flask_aiflow.web.ratelimit import AuthFailureLimiter, client_address
 
 from .conftest import SECRET, event, make_app
 

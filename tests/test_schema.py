@@ -12,9 +12,9 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from flask_aiflow import InvalidActionError, InvalidEventError, parse_event
-from flask_aiflow.actions import ACTION_TYPES, action_from_dict
-from flask_aiflow.events import EVENT_TYPES
-from flask_aiflow.schema import all_schemas, schema_for, schema_names
+from flask_aiflow.protocol.actions import ACTION_TYPES, action_from_dict
+from flask_aiflow.protocol.events import EVENT_TYPES
+from flask_aiflow.cli.schema import all_schemas, schema_for, schema_names
 
 from .conftest import event
 

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from simple_websocket import ConnectionClosed
 
-from flask_aiflow import shutdown
-from flask_aiflow.views import serve_websocket
+from flask_aiflow.web import shutdown
+from flask_aiflow.web.routes import serve_websocket
 
 from .conftest import event, make_app
 from .helpers import make_skill

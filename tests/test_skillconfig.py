@@ -1,4 +1,4 @@
-"""flask_aiflow.skillconfig: reading a skill's config mapping, errors naming the key path."""
+"""flask_aiflow.skills.config: reading a skill's config mapping, errors naming the key path."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 
 from flask_aiflow import SkillConfigError
-from flask_aiflow.skillconfig import (
+from flask_aiflow.skills.config import (
     AppSettings,
     KeyPath,
     Voice,

@@ -1,4 +1,4 @@
-"""flask_aiflow.skillconfig: the key paths and value checks skills build their configuration on."""
+"""flask_aiflow.skills.config: the key paths and value checks skills build their configuration on."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from flask_aiflow import SkillConfigError
-from flask_aiflow.actions import AzureTTS, BargeInConfig
-from flask_aiflow.skillconfig import (
+from flask_aiflow.protocol.actions import AzureTTS, BargeInConfig
+from flask_aiflow.skills.config import (
     KeyPath,
     barge_in_option,
     expect_bool,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask_aiflow import AiFlow
-from flask_aiflow.state import CallRecord, MemoryStore, StateStore
+from flask_aiflow.calls.store import CallRecord, MemoryStore, StateStore
 
 from .conftest import event, make_app
 from .helpers import make_skill

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from flask_aiflow import CallBusy, ConfigurationError, MemoryStore, hookimpl
-from flask_aiflow.state import CallRecord, StateStore
+from flask_aiflow.calls.store import CallRecord, StateStore
 
 from .conftest import event, make_app
 from .helpers import make_skill
@@ -41,7 +41,7 @@ def make_store(kind: str, request: Any) -> Iterator[StoreFactory]:
         if kind == "memory":
             store: StateStore = MemoryStore(**options)
         else:
-            from flask_aiflow.redis_store import RedisStore
+            from flask_aiflow.calls.redis_store import RedisStore
 
             url = request.getfixturevalue("redis_url")
             prefix = request.getfixturevalue("redis_prefix")
@@ -119,7 +119,7 @@ class TestContract:
         assert order == ["other call", "first released", "second holds"]
 
     def test_redis_lock_wait_is_bounded(self, redis_url: str, redis_prefix: str) -> None:
-        from flask_aiflow.redis_store import RedisStore
+        from flask_aiflow.calls.redis_store import RedisStore
 
         holder = RedisStore.from_url(redis_url, prefix=redis_prefix, lock_wait=0.05)
         waiter = RedisStore.from_url(redis_url, prefix=redis_prefix, lock_wait=0.05)
@@ -168,7 +168,7 @@ class TestMemoryExpiry:
 class TestRedis:
     @pytest.fixture
     def store(self, redis_url: str, redis_prefix: str) -> Iterator[Any]:
-        from flask_aiflow.redis_store import RedisStore
+        from flask_aiflow.calls.redis_store import RedisStore
 
         store = RedisStore.from_url(redis_url, prefix=redis_prefix, lock_ttl=0.5, lock_wait=3)
         yield store
@@ -212,7 +212,7 @@ class TestRedis:
         script = textwrap.dedent(
             f"""
             import os, signal, sys
-            from flask_aiflow.redis_store import RedisStore
+            from flask_aiflow.calls.redis_store import RedisStore
             store = RedisStore.from_url({redis_url!r}, prefix={store.prefix!r}, lock_ttl=0.5)
             held = store.lock("c1")
             held.__enter__()
@@ -227,7 +227,7 @@ class TestRedis:
             pass
 
     def test_an_event_that_cannot_get_its_call_lock_is_a_503(self, redis_url: str, redis_prefix: str) -> None:
-        from flask_aiflow.redis_store import RedisStore
+        from flask_aiflow.calls.redis_store import RedisStore
 
         app = make_app(AIFLOW_STATE_STORE=redis_url, AIFLOW_REDIS_PREFIX=redis_prefix, AIFLOW_LOCK_WAIT=0.05)
         other_worker = RedisStore.from_url(redis_url, prefix=redis_prefix)
@@ -256,7 +256,7 @@ class TestConfiguration:
         assert type(make_app().extensions["aiflow"].store) is MemoryStore
 
     def test_a_redis_url_selects_the_redis_store(self, redis_url: str, redis_prefix: str) -> None:
-        from flask_aiflow.redis_store import RedisStore
+        from flask_aiflow.calls.redis_store import RedisStore
 
         app = make_app(AIFLOW_STATE_STORE=redis_url, AIFLOW_REDIS_PREFIX=redis_prefix, AIFLOW_LOCK_TIMEOUT=3, AIFLOW_LOCK_WAIT=1)
         store = app.extensions["aiflow"].store

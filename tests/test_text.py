@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from flask_aiflow.text import PhraseSet, _normalize_unicode, contains_phrase, find_phrase, normalize, words
+from flask_aiflow.skills.text import PhraseSet, _normalize_unicode, contains_phrase, find_phrase, normalize, words
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ from typing import Any
 from simple_websocket import ConnectionClosed
 
 from flask_aiflow import signals
-from flask_aiflow.views import serve_websocket
+from flask_aiflow.web.routes import serve_websocket
 
 from .conftest import event, make_app
 

@@ -59,7 +59,7 @@ errorlog = "-"
 def post_worker_init(worker: Any) -> None:
     """In each worker, after gunicorn's own signal handlers: SIGTERM also ends WebSocket calls cleanly."""
     # Imported here, in the worker, after gevent has patched the standard library.
-    from flask_aiflow import shutdown
+    from flask_aiflow.web import shutdown
 
     shutdown.install_sigterm_hook()
 

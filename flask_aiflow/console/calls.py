@@ -9,8 +9,8 @@ from typing import Any
 
 from flask import Flask
 
-from ..testing.simulator import CallSimulator, SimulatedCall
-from ..testing.turns import Turn
+from flask_aiflow.testing.simulator import CallSimulator, SimulatedCall
+from flask_aiflow.testing.turns import Turn
 
 #: Calls kept at once; starting another closes the oldest.
 MAX_CALLS = 20

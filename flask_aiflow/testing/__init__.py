@@ -4,17 +4,17 @@ See :mod:`flask_aiflow.testing.simulator` for the rules the simulator
 follows, and :mod:`flask_aiflow.testing.pytest_plugin` for the fixtures.
 """
 
-from .apps import TEST_SECRET, make_test_app
-from .errors import (
+from flask_aiflow.testing.apps import TEST_SECRET, make_test_app
+from flask_aiflow.testing.errors import (
     CallEndedError,
     ExpectationError,
     ProtocolViolation,
     SimulationError,
     TransportError,
 )
-from .rules import BargeInVerdict, barge_in_verdict, speech_duration_ms
-from .simulator import CallSimulator, Playback, SimulatedCall
-from .turns import Exchange, Turn
+from flask_aiflow.testing.rules import BargeInVerdict, barge_in_verdict, speech_duration_ms
+from flask_aiflow.testing.simulator import CallSimulator, Playback, SimulatedCall
+from flask_aiflow.testing.turns import Exchange, Turn
 
 __all__ = [
     "BargeInVerdict",

@@ -8,8 +8,8 @@ from typing import Any
 
 from flask import Flask
 
-from ..extension import AiFlow, get_state
-from ..plugins import ENTRY_POINT_GROUP, SkillError
+from flask_aiflow.extension import AiFlow, get_state
+from flask_aiflow.skills.registry import ENTRY_POINT_GROUP, SkillError
 
 #: The shared secret of test apps (the simulator sends it by itself).
 TEST_SECRET = "aiflow-test-secret"

@@ -27,8 +27,8 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from .apps import make_test_app
-from .simulator import DEFAULT_FROM, DEFAULT_TO, CallSimulator, SimulatedCall
+from flask_aiflow.testing.apps import make_test_app
+from flask_aiflow.testing.simulator import DEFAULT_FROM, DEFAULT_TO, CallSimulator, SimulatedCall
 
 
 @pytest.fixture

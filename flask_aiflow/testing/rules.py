@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..actions import Audio, BargeInConfig, Speak
+from flask_aiflow.protocol.actions import Audio, BargeInConfig, Speak
 
 #: The service's defaults for a ``minimum_characters`` barge-in.
 DEFAULT_MINIMUM_CHARACTERS = 3

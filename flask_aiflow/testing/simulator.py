@@ -46,8 +46,8 @@ from typing import Any
 
 from flask import Flask
 
-from ..actions import Action, Audio, BargeIn, Hangup, InvalidActionError, Speak, Transfer, action_from_dict
-from ..events import (
+from flask_aiflow.protocol.actions import Action, Audio, BargeIn, Hangup, InvalidActionError, Speak, Transfer, action_from_dict
+from flask_aiflow.protocol.events import (
     AssistantSpeak,
     AssistantSpeechEnded,
     Event,
@@ -57,10 +57,10 @@ from ..events import (
     UserInputTimeout,
     UserSpeak,
 )
-from .errors import CallEndedError, ProtocolViolation, SimulationError
-from .rules import barge_in_verdict, speech_duration_ms
-from .transports import TRANSPORTS, Channel, app_secret, open_channel
-from .turns import Exchange, Expectations, Turn
+from flask_aiflow.testing.errors import CallEndedError, ProtocolViolation, SimulationError
+from flask_aiflow.testing.rules import barge_in_verdict, speech_duration_ms
+from flask_aiflow.testing.transports import TRANSPORTS, Channel, app_secret, open_channel
+from flask_aiflow.testing.turns import Exchange, Expectations, Turn
 
 DEFAULT_FROM = "+4915112345678"
 DEFAULT_TO = "+4921155555555"

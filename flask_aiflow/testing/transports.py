@@ -28,10 +28,10 @@ from typing import Any, Protocol
 from flask import Flask
 from simple_websocket import ConnectionClosed  # type: ignore[import-untyped]
 
-from .. import signals
-from ..decision import Decision
-from ..extension import get_state
-from .errors import ProtocolViolation, TransportError
+from flask_aiflow import signals
+from flask_aiflow.decision import Decision
+from flask_aiflow.extension import get_state
+from flask_aiflow.testing.errors import ProtocolViolation, TransportError
 
 TRANSPORTS = ("webhook", "websocket")
 TOKEN_HEADER = "X-API-TOKEN"
@@ -153,7 +153,7 @@ class InProcessWebSocket:
     decisions_available = True
 
     def __init__(self, app: Flask, secret: str | None, timeout: float = 30.0) -> None:
-        from ..views import Rejection, authenticate
+        from flask_aiflow.web.routes import Rejection, authenticate
 
         state = get_state(app)
         path = state.settings.websocket_path
@@ -175,7 +175,7 @@ class InProcessWebSocket:
             raise TransportError("the in-process WebSocket loop did not start")
 
     def _serve(self, path: str) -> None:
-        from ..views import serve_websocket
+        from flask_aiflow.web.routes import serve_websocket
 
         headers = {"Upgrade": "websocket", "Connection": "Upgrade"}
         try:

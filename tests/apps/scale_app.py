@@ -112,7 +112,7 @@ def list_live_calls() -> Any:
 @app.get("/test/holder/<session_id>")
 def holder(session_id: str) -> Any:
     """Which process holds the call's WebSocket, from the record's route."""
-    from flask_aiflow.state import CallRecord
+    from flask_aiflow.calls.store import CallRecord
 
     text = get_state().store.load(session_id)
     node = CallRecord.loads(text).meta.get("node") if text else None
@@ -121,7 +121,7 @@ def holder(session_id: str) -> Any:
 
 @app.get("/test/state/<session_id>")
 def call_state(session_id: str) -> Any:
-    from flask_aiflow.state import CallRecord
+    from flask_aiflow.calls.store import CallRecord
 
     text = get_state().store.load(session_id)
     if text is None:

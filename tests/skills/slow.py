@@ -2,7 +2,7 @@
 
 On ``user_speak`` "slow" it marks that the event has started (a file named
 after the session in ``$AIFLOW_TEST_MARKER_DIR``) and waits until the process
-begins to shut down (flask_aiflow.shutdown), at most 10 seconds; on "sleep" it
+begins to shut down (flask_aiflow.web.shutdown), at most 10 seconds; on "sleep" it
 marks and sleeps 1.5 seconds (for servers without the shutdown hook). Either
 way it then answers, saying whether the shutdown had begun.
 """
@@ -11,7 +11,8 @@ import os
 import time
 from pathlib import Path
 
-from flask_aiflow import hookimpl, shutdown
+from flask_aiflow import hookimpl
+from flask_aiflow.web import shutdown
 
 
 def _mark(session_id):

@@ -20,7 +20,7 @@ from typing import Any
 from flask import Flask, current_app
 
 from flask_aiflow import SAFETY, Call, Candidate, SessionStart, Transfer, hookimpl
-from flask_aiflow.skillconfig import KeyPath, expect_mapping, expect_phone_number, expect_str_list, transfer_from_config
+from flask_aiflow.skills.config import KeyPath, expect_mapping, expect_phone_number, expect_str_list, transfer_from_config
 
 AIFLOW_NAME = "vip"
 AIFLOW_PRIORITY = SAFETY

@@ -20,7 +20,7 @@ from __future__ import annotations
 from flask import Flask, current_app
 
 from flask_aiflow import Audio, Call, Candidate, hookimpl
-from flask_aiflow.events import (
+from flask_aiflow.protocol.events import (
     AssistantSpeechEnded,
     Event,
     SessionStart,

@@ -2,7 +2,7 @@
 
 Parsed once per app (at start-up, or earlier when another skill asks for the
 clips first); every clip is read, checked and base64-encoded into a ready
-:class:`~flask_aiflow.actions.Audio` action then, never again.
+:class:`~flask_aiflow.protocol.actions.Audio` action then, never again.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from typing import Any
 
 from flask import Flask
 
-from flask_aiflow.actions import Audio, BargeInConfig, InvalidActionError
-from flask_aiflow.skillconfig import (
+from flask_aiflow.protocol.actions import Audio, BargeInConfig, InvalidActionError
+from flask_aiflow.skills.config import (
     AppSettings,
     KeyPath,
     barge_in_option,

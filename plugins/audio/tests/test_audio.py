@@ -14,7 +14,7 @@ from flask import Flask
 import flask_aiflow_audio as audio
 import flask_aiflow_greeting as greeting
 from flask_aiflow import AiFlow, SkillConfigError
-from flask_aiflow.wav import inspect_wav
+from flask_aiflow.protocol.wav import inspect_wav
 from flask_aiflow_audio import UnknownClipError, clip, clip_names
 from tests.conftest import SECRET, event, make_app
 from tests.helpers import make_skill

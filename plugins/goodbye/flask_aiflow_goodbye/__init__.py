@@ -15,8 +15,8 @@ from __future__ import annotations
 from flask import Flask
 
 from flask_aiflow import Call, Candidate, hangup, hookimpl
-from flask_aiflow.events import UserSpeak
-from flask_aiflow.skillconfig import AppSettings
+from flask_aiflow.protocol.events import UserSpeak
+from flask_aiflow.skills.config import AppSettings
 
 from .config import CONFIG_KEY, DEFAULT_FAREWELL, GoodbyeSettings, load_settings
 from .phrases import DEFAULT_END_PHRASES, DEFAULT_MAX_WORDS, DEFAULT_PHRASES, FarewellMatcher

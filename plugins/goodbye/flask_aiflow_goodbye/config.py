@@ -15,8 +15,8 @@ from typing import Any
 
 from flask import Flask
 
-from flask_aiflow.actions import TTS, BargeInConfig, Speak
-from flask_aiflow.skillconfig import (
+from flask_aiflow.protocol.actions import TTS, BargeInConfig, Speak
+from flask_aiflow.skills.config import (
     KeyPath,
     expect_int,
     expect_mapping,
@@ -24,7 +24,7 @@ from flask_aiflow.skillconfig import (
     expect_str_list,
     speak_from_config,
 )
-from flask_aiflow.text import words
+from flask_aiflow.skills.text import words
 
 from .phrases import DEFAULT_END_PHRASES, DEFAULT_MAX_WORDS, DEFAULT_PHRASES, FarewellMatcher
 

@@ -1,6 +1,6 @@
 """Farewell phrases in English and German, and how an utterance is matched against them.
 
-Matching is on whole words after :func:`flask_aiflow.text.normalize`
+Matching is on whole words after :func:`flask_aiflow.skills.text.normalize`
 (case, punctuation, apostrophes and "ß"/"ss" do not matter): "bye" matches
 "OK, bye!" but not "maybe". Phrases in :data:`DEFAULT_PHRASES` count
 anywhere in what the caller said. Words that also greet ("servus", "ciao")
@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from flask_aiflow.text import PhraseSet, words
+from flask_aiflow.skills.text import PhraseSet, words
 
 __all__ = ["DEFAULT_END_PHRASES", "DEFAULT_MAX_WORDS", "DEFAULT_PHRASES", "FarewellMatcher"]
 

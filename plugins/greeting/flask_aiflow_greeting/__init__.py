@@ -20,8 +20,8 @@ from typing import Any
 from flask import Flask
 
 from flask_aiflow import INTENT, Call, Candidate, hangup, hookimpl
-from flask_aiflow.events import AssistantSpeechEnded, SessionStart, UserSpeak
-from flask_aiflow.skillconfig import AppSettings
+from flask_aiflow.protocol.events import AssistantSpeechEnded, SessionStart, UserSpeak
+from flask_aiflow.skills.config import AppSettings
 
 from .config import CONFIG_KEY, GreetingSettings, LineGreeting, load_settings, system_clock
 

@@ -19,8 +19,8 @@ from typing import Any
 
 from flask import Flask
 
-from flask_aiflow.actions import TTS, BargeInConfig, Speak
-from flask_aiflow.skillconfig import (
+from flask_aiflow.protocol.actions import TTS, BargeInConfig, Speak
+from flask_aiflow.skills.config import (
     SPEAK_KEYS,
     KeyPath,
     barge_in_option,

@@ -18,7 +18,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask_aiflow.skillconfig import KeyPath
+from flask_aiflow.skills.config import KeyPath
 
 __all__ = ["DAY_NAMES", "OpeningHours", "WeeklyHours", "parse_dates", "parse_time_zone", "parse_week"]
 

@@ -1,6 +1,6 @@
 """``AIFLOW_MENU``: the menu tree, parsed once at start-up into frozen objects.
 
-Every phrase is normalised here (:func:`flask_aiflow.text.words`), so a call
+Every phrase is normalised here (:func:`flask_aiflow.skills.text.words`), so a call
 only normalises what the caller said. Mistakes that would make an option
 unreachable (the same phrase for two options, or for an option and a command)
 are start-up errors naming both places.
@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from flask_aiflow import SAFETY, Speak
-from flask_aiflow.skillconfig import (
+from flask_aiflow.skills.config import (
     AUDIO,
     OUTCOMES,
     SAY,
@@ -29,7 +29,7 @@ from flask_aiflow.skillconfig import (
     expect_str_list,
     outcome_from_config,
 )
-from flask_aiflow.text import words
+from flask_aiflow.skills.text import words
 
 KEY = "AIFLOW_MENU"
 

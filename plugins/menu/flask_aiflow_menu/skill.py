@@ -23,8 +23,8 @@ from typing import Any
 from flask import Flask
 
 from flask_aiflow import Call, Candidate, SessionStart, UserSpeak, hookimpl
-from flask_aiflow.skillconfig import AppSettings, Voice
-from flask_aiflow.text import words
+from flask_aiflow.skills.config import AppSettings, Voice
+from flask_aiflow.skills.text import words
 
 from . import config as menu_config
 from .config import Menu, MenuConfig

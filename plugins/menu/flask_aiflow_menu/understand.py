@@ -1,6 +1,6 @@
 """What the caller's words mean to the menu: an option, a command, or nothing.
 
-Matching is on whole words after :func:`flask_aiflow.text.words` (case,
+Matching is on whole words after :func:`flask_aiflow.skills.text.words` (case,
 punctuation, "ß"/"ss" insensitive), so "bye" never matches "maybe" and
 "Abrechnung" matches "abrechnung!". When several phrases match, the longest
 one decides ("main menu" over "menu"); when the longest ones belong to
@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from flask_aiflow.text import contains_phrase
+from flask_aiflow.skills.text import contains_phrase
 
 from .config import DIGIT_WORDS, GlobalOption, Menu, MenuConfig, Phrase
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask_aiflow import Speak
-from flask_aiflow.skillconfig import HANGUP, TRANSFER, KeyPath, Outcome, Voice, expect_mapping, outcome_from_config
+from flask_aiflow.skills.config import HANGUP, TRANSFER, KeyPath, Outcome, Voice, expect_mapping, outcome_from_config
 
 KEY = "AIFLOW_TIMEOUT"
 

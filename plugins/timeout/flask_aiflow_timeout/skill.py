@@ -14,7 +14,7 @@ from typing import Any
 from flask import Flask
 
 from flask_aiflow import Call, Candidate, UserInputTimeout, hookimpl
-from flask_aiflow.skillconfig import AppSettings, Voice
+from flask_aiflow.skills.config import AppSettings, Voice
 
 from . import config as timeout_config
 from .config import TimeoutConfig

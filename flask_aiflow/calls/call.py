@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from .events import AssistantSpeak, UserSpeak
+from flask_aiflow.protocol.events import AssistantSpeak, UserSpeak
 
 if TYPE_CHECKING:
-    from .events import Event, Session
-    from .state import CallRecord, StateStore, Turn
+    from flask_aiflow.protocol.events import Event, Session
+    from flask_aiflow.calls.store import CallRecord, StateStore, Turn
 
 _TAG = re.compile(r"<[^>]*>")
 

@@ -7,7 +7,7 @@ non-empty string, got 5 (number)``. :class:`KeyPath` builds those names;
 the ``expect_*`` functions check plain values; :func:`speak_from_config`
 turns a speak setting (a string, or a mapping with ``text`` or ``ssml``,
 ``tts``, ``barge_in``, ``user_input_timeout_seconds``) into a validated
-:class:`~flask_aiflow.actions.Speak` using the core's own checks, so a
+:class:`~flask_aiflow.protocol.actions.Speak` using the core's own checks, so a
 skill's configuration accepts exactly what the protocol accepts.
 
 For skills that route calls (menu, timeout escalation), :class:`Voice`
@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from flask import current_app
 
-from .actions import (
+from flask_aiflow.protocol.actions import (
     TTS,
     Action,
     Audio,
@@ -48,9 +48,9 @@ from .actions import (
     transfer,
     tts_from_dict,
 )
-from .candidates import Candidate, check_priority
-from .events import _describe
-from .plugins import SkillConfigError
+from flask_aiflow.skills.candidates import Candidate, check_priority
+from flask_aiflow.protocol.events import _describe
+from flask_aiflow.skills.registry import SkillConfigError
 
 if TYPE_CHECKING:
     from flask import Flask

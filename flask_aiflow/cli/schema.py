@@ -1,8 +1,8 @@
 """JSON Schemas (draft 2020-12) of the AI Flow events and actions, for ``flask aiflow schema``.
 
-A view over :mod:`flask_aiflow.openapi`, which builds the schemas once for
+A view over :mod:`flask_aiflow.protocol.openapi`, which builds the schemas once for
 this command and for the OpenAPI description of the webhook, from the same
-constants :mod:`flask_aiflow.events` and :mod:`flask_aiflow.actions` enforce
+constants :mod:`flask_aiflow.protocol.events` and :mod:`flask_aiflow.protocol.actions` enforce
 (ranges, enums, the E.164 pattern, ``text`` XOR ``ssml``); the test suite
 checks that schemas and validators agree. What a schema cannot express is
 said in the ``description``: an ``audio`` clip must also *be* a 16 kHz mono
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .openapi import E164_PATTERN, JSON_SCHEMA_DIALECT, action_schemas, event_schemas, shared_schemas
+from flask_aiflow.protocol.openapi import E164_PATTERN, JSON_SCHEMA_DIALECT, action_schemas, event_schemas, shared_schemas
 
 DIALECT = JSON_SCHEMA_DIALECT
 

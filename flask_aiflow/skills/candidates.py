@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .actions import Action
+    from flask_aiflow.protocol.actions import Action
 
 SAFETY = 100
 FLOOR = 80

@@ -19,14 +19,14 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Rule
 from werkzeug.wsgi import get_content_length
 
-from . import signals
-from .config import Settings
-from .events import InvalidEventError, SessionEnd, UnknownEventTypeError, load_event
-from .extension import AiFlowState, get_state
-from .push import LiveConnection
-from .ratelimit import client_address, forwarded_for
-from .shutdown import GOING_AWAY, POLL_SECONDS, shutting_down
-from .state import CallBusy
+from flask_aiflow import signals
+from flask_aiflow.config import Settings
+from flask_aiflow.protocol.events import InvalidEventError, SessionEnd, UnknownEventTypeError, load_event
+from flask_aiflow.extension import AiFlowState, get_state
+from flask_aiflow.calls.push import LiveConnection
+from flask_aiflow.web.ratelimit import client_address, forwarded_for
+from flask_aiflow.web.shutdown import GOING_AWAY, POLL_SECONDS, shutting_down
+from flask_aiflow.calls.store import CallBusy
 
 logger = logging.getLogger("flask_aiflow")
 
@@ -288,7 +288,7 @@ def serve_websocket(ws: WebSocketLike, state: AiFlowState) -> None:
 
     Replies and actions pushed with ``send`` from other threads go through
     one lock per connection, so they never interleave on the socket. When the
-    process begins to stop (:mod:`flask_aiflow.shutdown`), the event in hand
+    process begins to stop (:mod:`flask_aiflow.web.shutdown`), the event in hand
     is still answered; then the connection closes with 1001 (going away).
     """
     connection = LiveConnection(ws)

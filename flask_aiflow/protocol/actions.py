@@ -24,8 +24,8 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import Any, ClassVar, TypeVar
 
-from .events import _describe, _quote
-from .wav import FFMPEG_HINT, REQUIRED, NotWavError, WavInfo, inspect_wav, inspect_wav_reader
+from flask_aiflow.protocol.events import _describe, _quote
+from flask_aiflow.protocol.wav import FFMPEG_HINT, REQUIRED, NotWavError, WavInfo, inspect_wav, inspect_wav_reader
 
 __all__ = [
     "ACTION_TYPES",
@@ -199,7 +199,7 @@ def tts_from_dict(data: Mapping[str, Any]) -> TTS:
 # -- barge-in -----------------------------------------------------------------
 
 BARGE_IN_STRATEGIES = ("none", "manual", "minimum_characters")
-#: Inclusive ranges of the barge-in options (also used by :mod:`flask_aiflow.openapi`).
+#: Inclusive ranges of the barge-in options (also used by :mod:`flask_aiflow.protocol.openapi`).
 MINIMUM_CHARACTERS_RANGE = (1, 100)
 ALLOW_AFTER_MS_RANGE = (0, 10000)
 

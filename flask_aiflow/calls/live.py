@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .state import CallRecord, StateStore
+from flask_aiflow.calls.store import CallRecord, StateStore
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .push import Relay
+    from flask_aiflow.calls.push import Relay
 
 RECORD_VERSION = 1
 
@@ -265,18 +265,18 @@ def store_from_config(url: str, *, prefix: str, lock_ttl: float, lock_wait: floa
     """The store an ``AIFLOW_STATE_STORE`` value names: ``"memory"`` or a Redis URL.
 
     ``lock_ttl`` and ``lock_wait`` apply to the Redis lock (see
-    :class:`~flask_aiflow.redis_store.RedisStore`).
+    :class:`~flask_aiflow.calls.redis_store.RedisStore`).
 
     Raises :class:`~flask_aiflow.config.ConfigurationError` for any other value,
     and for a Redis URL when redis-py is not installed.
     """
-    from .config import ConfigurationError
+    from flask_aiflow.config import ConfigurationError
 
     if url == "memory":
         return MemoryStore()
     if url.startswith(("redis://", "rediss://", "unix://")):
         try:
-            from .redis_store import RedisStore
+            from flask_aiflow.calls.redis_store import RedisStore
         except ImportError as exc:
             raise ConfigurationError(
                 f"AIFLOW_STATE_STORE is a Redis URL, but redis-py is not installed ({exc}). "

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from flask import Flask
 
-from .extension import get_state
+from flask_aiflow.extension import get_state
 
 ERROR = "error"
 WARNING = "warning"
@@ -35,7 +35,7 @@ def _suggest(name: str, known: list[str]) -> str:
 
 def check_app(app: Flask) -> list[Finding]:
     """Everything worth knowing about ``app``'s flask-aiflow set-up, worst last."""
-    from .console import console_status
+    from flask_aiflow.console import console_status
 
     state = get_state(app)
     settings = state.settings

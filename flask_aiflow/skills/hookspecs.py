@@ -14,21 +14,21 @@ by name)::
 
 Every event hook receives the same two arguments:
 
-- ``event``: the typed, immutable event (:mod:`flask_aiflow.events`);
-- ``call``: this skill's view of the call (:class:`flask_aiflow.call.Call`):
+- ``event``: the typed, immutable event (:mod:`flask_aiflow.protocol.events`);
+- ``call``: this skill's view of the call (:class:`flask_aiflow.calls.call.Call`):
   its own state, the floor, the session.
 
 and may return, for the dispatcher to rank:
 
 - ``None``: no proposal;
 - a ``str``: speak it with the app's default TTS and barge-in settings;
-- an action (:mod:`flask_aiflow.actions`) or its wire-form ``dict``: proposed
+- an action (:mod:`flask_aiflow.protocol.actions`) or its wire-form ``dict``: proposed
   at the skill's priority;
-- a :class:`~flask_aiflow.candidates.Candidate`: an action with an explicit
+- a :class:`~flask_aiflow.skills.candidates.Candidate`: an action with an explicit
   priority and a reason;
 - a list or tuple of the above: several proposals.
 
-The highest priority wins (see :mod:`flask_aiflow.candidates` for the bands);
+The highest priority wins (see :mod:`flask_aiflow.skills.candidates` for the bands);
 a skill's state changes are kept when it wins or proposes nothing, and
 discarded when its proposal loses, so a skill never acts on a turn it did not
 get. Hooks are called one by one, each isolated: an exception or an invalid
@@ -44,8 +44,8 @@ import pluggy
 if TYPE_CHECKING:
     from flask import Flask
 
-    from .call import Call
-    from .events import (
+    from flask_aiflow.calls.call import Call
+    from flask_aiflow.protocol.events import (
         AssistantSpeak,
         AssistantSpeechEnded,
         SessionEnd,

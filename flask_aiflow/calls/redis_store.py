@@ -48,8 +48,8 @@ from typing import Any
 import redis
 from redis.exceptions import LockError
 
-from .push import NO_NODE, TIMED_OUT, Deliver, Relay
-from .state import CallBusy, CallRecord, StateStore, Turn
+from flask_aiflow.calls.push import NO_NODE, TIMED_OUT, Deliver, Relay
+from flask_aiflow.calls.store import CallBusy, CallRecord, StateStore, Turn
 
 logger = logging.getLogger("flask_aiflow")
 
@@ -64,7 +64,7 @@ class RedisStore(StateStore):
     :param lock_ttl: seconds a call's lock lives at most (longer than the
         slowest event).
     :param lock_wait: seconds to wait for a call's lock before giving up
-        with :class:`~flask_aiflow.state.CallBusy`.
+        with :class:`~flask_aiflow.calls.store.CallBusy`.
     :param lock_poll: seconds between two tries while waiting for a lock.
     """
 

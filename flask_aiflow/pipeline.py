@@ -9,7 +9,7 @@ transports (webhook and WebSocket) call :meth:`Dispatcher.dispatch`, so a
 skill never knows which one carried the event.
 
 Time budget (``AIFLOW_EVENT_BUDGET_MS``): the skill calls of one event run
-in a worker thread (:mod:`flask_aiflow.skillpool`) while the dispatching thread
+in a worker thread (:mod:`flask_aiflow.skills.pool`) while the dispatching thread
 waits at most the rest of the budget. When it runs out, the skills that
 finished are ranked as usual; the one still running is recorded as a
 ``too_slow`` failure with its elapsed time, the ones after it as not run. A
@@ -33,12 +33,12 @@ from dataclasses import dataclass, field
 from time import perf_counter
 from typing import Any
 
-from .actions import Action, InvalidActionError, Speak, action_from_dict
-from .call import Call, TranscriptSource, transcript_turn
-from .candidates import FLOOR, Candidate
-from . import skillpool
-from .config import Settings
-from .decision import (
+from flask_aiflow.protocol.actions import Action, InvalidActionError, Speak, action_from_dict
+from flask_aiflow.calls.call import Call, TranscriptSource, transcript_turn
+from flask_aiflow.skills.candidates import FLOOR, Candidate
+from flask_aiflow.skills import pool as skillpool
+from flask_aiflow.config import Settings
+from flask_aiflow.decision import (
     IGNORED,
     OUTRANKED,
     RULE_FALLBACK,
@@ -55,11 +55,11 @@ from .decision import (
     Decision,
     SkillFailure,
 )
-from .events import AssistantSpeak, AssistantSpeechEnded, Event, SessionEnd, SessionStart, UserSpeak
-from .hookspecs import EVENT_HOOKS
-from .logs import session_id_var
-from .plugins import BoundHook, SkillInfo, SkillRegistry
-from .state import CallRecord, StateStore, Turn
+from flask_aiflow.protocol.events import AssistantSpeak, AssistantSpeechEnded, Event, SessionEnd, SessionStart, UserSpeak
+from flask_aiflow.skills.hookspecs import EVENT_HOOKS
+from flask_aiflow.logs import session_id_var
+from flask_aiflow.skills.registry import BoundHook, SkillInfo, SkillRegistry
+from flask_aiflow.calls.store import CallRecord, StateStore, Turn
 
 logger = logging.getLogger("flask_aiflow")
 

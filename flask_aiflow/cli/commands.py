@@ -16,15 +16,15 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, ScriptInfo
 
-from .checks import ERROR, OK, WARNING, check_app
-from .decision import Decision
-from .extension import get_state
-from .schema import all_schemas, schema_for, schema_names
-from .scaffold import create_skill_package
-from .testing.errors import ProtocolViolation, SimulationError, TransportError
-from .testing.rules import spoken_text
-from .testing.simulator import DEFAULT_FROM, DEFAULT_TO, CallSimulator
-from .testing.turns import Turn, describe_action
+from flask_aiflow.cli.checks import ERROR, OK, WARNING, check_app
+from flask_aiflow.decision import Decision
+from flask_aiflow.extension import get_state
+from flask_aiflow.cli.schema import all_schemas, schema_for, schema_names
+from flask_aiflow.cli.scaffold import create_skill_package
+from flask_aiflow.testing.errors import ProtocolViolation, SimulationError, TransportError
+from flask_aiflow.testing.rules import spoken_text
+from flask_aiflow.testing.simulator import DEFAULT_FROM, DEFAULT_TO, CallSimulator
+from flask_aiflow.testing.turns import Turn, describe_action
 
 aiflow_cli = AppGroup("aiflow", help="Inspect, check and try the app's flask-aiflow skills.")
 

@@ -1,7 +1,7 @@
 """JSON Schemas of the events and actions, and the OpenAPI 3.1 description of the webhook.
 
 The schemas are built from the same constants the validators in
-:mod:`flask_aiflow.events` and :mod:`flask_aiflow.actions` use (event types,
+:mod:`flask_aiflow.protocol.events` and :mod:`flask_aiflow.protocol.actions` use (event types,
 directions, barge-in strategies and ranges, the E.164 length), and the test
 suite checks that the two agree. Three entry points, each returning plain
 JSON-ready dicts (JSON Schema 2020-12, the dialect of OpenAPI 3.1):
@@ -25,8 +25,8 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
-from .actions import ALLOW_AFTER_MS_RANGE, BARGE_IN_STRATEGIES, E164_DIGITS, MINIMUM_CHARACTERS_RANGE
-from .events import _DIRECTIONS, _OPTIONAL_SESSION_FIELDS, EVENT_TYPES
+from flask_aiflow.protocol.actions import ALLOW_AFTER_MS_RANGE, BARGE_IN_STRATEGIES, E164_DIGITS, MINIMUM_CHARACTERS_RANGE
+from flask_aiflow.protocol.events import _DIRECTIONS, _OPTIONAL_SESSION_FIELDS, EVENT_TYPES
 
 __all__ = [
     "E164_PATTERN",
@@ -166,7 +166,7 @@ def shared_schemas() -> dict[str, Schema]:
 def event_schemas(*, refs: str | None = None) -> dict[str, Schema]:
     """One JSON Schema per event type, keyed by the ``type`` value.
 
-    Matches :func:`flask_aiflow.events.parse_event`: an object the schema of
+    Matches :func:`flask_aiflow.protocol.events.parse_event`: an object the schema of
     its ``type`` accepts parses, any other raises ``InvalidEventError``
     (before the limits on size and nesting, which no schema states).
 
@@ -325,7 +325,7 @@ def _action_schema(action_type: str, ref: _Ref, session_id_required: bool) -> Sc
 
 
 def _action_type_names() -> list[str]:
-    from .actions import ACTION_TYPES
+    from flask_aiflow.protocol.actions import ACTION_TYPES
 
     return list(ACTION_TYPES)
 
@@ -375,7 +375,7 @@ def openapi_document(
 ) -> dict[str, Any]:
     """The OpenAPI 3.1 description of the webhook at ``webhook_path``."""
     if version is None:
-        from . import __version__ as version
+        from flask_aiflow import __version__ as version
     components: dict[str, Schema] = {**shared_schemas(), "Error": error_schema()}
     ref = _refs("#/components/schemas/")
     event_refs = []

@@ -30,11 +30,11 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from .actions import Action, Speak, action_from_dict
+from flask_aiflow.protocol.actions import Action, Speak, action_from_dict
 
 if TYPE_CHECKING:
-    from .config import Settings
-    from .state import StateStore
+    from flask_aiflow.config import Settings
+    from flask_aiflow.calls.store import StateStore
 
 logger = logging.getLogger("flask_aiflow")
 

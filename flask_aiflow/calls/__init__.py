@@ -1,0 +1,1 @@
+"""Calls between events: the view a skill gets, the stores, live calls and push."""

@@ -1,0 +1,1 @@
+"""Skills: the hook specs, the registry, candidates and their ranking, helpers for skill authors."""

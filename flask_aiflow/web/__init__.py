@@ -1,0 +1,1 @@
+"""The transports: the webhook and WebSocket routes, authentication, limits, shutdown."""
