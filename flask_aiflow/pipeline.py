@@ -59,7 +59,7 @@ from flask_aiflow.protocol.events import AssistantSpeak, AssistantSpeechEnded, E
 from flask_aiflow.skills.hookspecs import EVENT_HOOKS
 from flask_aiflow.logs import session_id_var
 from flask_aiflow.skills.registry import BoundHook, SkillInfo, SkillRegistry
-from flask_aiflow.calls.store import CallRecord, StateStore, Turn
+from flask_aiflow.calls.store import CallRecord, CallTransaction, StateStore, Turn
 
 logger = logging.getLogger("flask_aiflow")
 
@@ -116,8 +116,8 @@ class Dispatcher:
         # handle() has usually set it already; setting it again costs a context copy
         token = session_id_var.set(session_id) if session_id_var.get(None) != session_id else None
         try:
-            with self.store.lock(session_id):
-                record = self._load(event, decision)
+            with self.store.transaction(session_id) as txn:
+                record = self._load(txn, event, decision)
                 if record.floor is not None:  # saves a call on most events
                     self._drop_stale_floor(record, decision)
                 transcript = TranscriptSource(self.store, session_id, turn, self.settings.transcript_limit)
@@ -134,7 +134,7 @@ class Dispatcher:
                     )
                 self._decide(event, runs, record, decision)
                 self._commit(event, runs, record, decision, unfinished)
-                self._persist(event, record, transport, route, turn)
+                self._persist(txn, event, record, transport, route, turn)
         finally:
             if token is not None:
                 session_id_var.reset(token)
@@ -232,11 +232,11 @@ class Dispatcher:
 
     # -- the record ----------------------------------------------------------
 
-    def _load(self, event: Event, decision: Decision) -> CallRecord:
+    def _load(self, txn: CallTransaction, event: Event, decision: Decision) -> CallRecord:
         if isinstance(event, SessionStart):
             return self._new_record(event)
         try:
-            record = self.store.load_record(event.session.id)
+            record = txn.load()
         except ValueError as exc:
             logger.error("call %s: stored state is unreadable (%s); started afresh", event.session.id, exc)
             decision.notes.append("stored state was unreadable: started afresh")
@@ -265,9 +265,11 @@ class Dispatcher:
             }
         )
 
-    def _persist(self, event: Event, record: CallRecord, transport: str, route: str | None, turn: Turn | None) -> None:
+    def _persist(
+        self, txn: CallTransaction, event: Event, record: CallRecord, transport: str, route: str | None, turn: Turn | None
+    ) -> None:
         if isinstance(event, SessionEnd):
-            self.store.delete(event.session.id)
+            txn.delete()
             return
         meta = record.meta
         meta["last_event"] = event.type
@@ -277,16 +279,7 @@ class Dispatcher:
             meta["node"] = route
         elif "node" in meta:
             del meta["node"]
-        if turn is None:
-            self.store.save_record(event.session.id, record, self.settings.state_ttl)
-        else:
-            self.store.save_record(
-                event.session.id,
-                record,
-                self.settings.state_ttl,
-                turn=turn,
-                turn_limit=self.settings.transcript_limit,
-            )
+        txn.save(record, self.settings.state_ttl, turn=turn, turn_limit=self.settings.transcript_limit)
 
     # -- asking the skills ---------------------------------------------------
 

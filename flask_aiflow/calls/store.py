@@ -27,6 +27,7 @@ import time
 from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -86,6 +87,37 @@ class CallRecord:
         )
 
 
+class CallTransaction:
+    """One event's hold on a call: taken with its lock, ended by one write.
+
+    The pipeline handles an event inside ``with store.transaction(session_id)
+    as txn``: it reads the record with :meth:`load`, then either
+    :meth:`save` or :meth:`delete` once. This default carries
+    each step out at once; a networked store may override
+    :meth:`StateStore.transaction` to fold the lock into the load and the
+    release into the write (two round trips per event).
+    """
+
+    def __init__(self, store: StateStore, session_id: str) -> None:
+        self.store = store
+        self.session_id = session_id
+
+    def load(self) -> CallRecord | None:
+        """The call's record (a copy the caller may change), or None for a new or expired call.
+
+        Raises ``ValueError`` for a stored record that cannot be read.
+        """
+        return self.store.load_record(self.session_id)
+
+    def save(self, record: CallRecord, ttl: int, *, turn: Turn | None = None, turn_limit: int = 0) -> None:
+        """Keep the record (and append a transcript turn) for ``ttl`` seconds."""
+        self.store.save_record(self.session_id, record, ttl, turn=turn, turn_limit=turn_limit)
+
+    def delete(self) -> None:
+        """Forget the call: its ``session_end`` arrived."""
+        self.store.delete(self.session_id)
+
+
 class StateStore(ABC):
     """Where call records live between events.
 
@@ -97,6 +129,15 @@ class StateStore(ABC):
     @abstractmethod
     def lock(self, session_id: str) -> Any:
         """A context manager that serialises the handling of one call's events."""
+
+    @contextmanager
+    def transaction(self, session_id: str) -> Iterator[CallTransaction]:
+        """Hold the call's lock while one event of it is handled (see :class:`CallTransaction`).
+
+        Raises :class:`CallBusy` when the lock cannot be had in time.
+        """
+        with self.lock(session_id):
+            yield CallTransaction(self, session_id)
 
     @abstractmethod
     def load(self, session_id: str) -> str | None:
