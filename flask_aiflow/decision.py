@@ -14,6 +14,10 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from flask_aiflow.protocol.actions import Action
 
+#: How the floor placed a holder's candidate (:attr:`CandidateRecord.floor`).
+FLOOR_MATCH = "match"
+FLOOR_REPROMPT = "reprompt"
+
 #: Why a candidate did not win.
 WON = "won"
 OUTRANKED = "outranked"
@@ -28,16 +32,20 @@ RULE_PRIORITY = "higher priority"
 RULE_ORDER = "configured skill order"
 RULE_NAME = "skill name"
 RULE_INDEX = "proposal order within the skill"
+RULE_FLOOR = "floor: the holder's answer ranks at least FLOOR"
+RULE_REPROMPT_YIELDS = "floor: the holder's re-prompt ranks below another skill's INTENT-band match"
+RULE_REPROMPT_AHEAD = "floor: the holder's re-prompt ranks above GENERIC and FALLBACK"
 RULE_FALLBACK = "fallback: no skill proposed anything"
 RULE_NONE = "no candidates"
 RULE_SESSION_END = "session_end never answers"
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class CandidateRecord:
-    """One proposal, as ranked."""
+    """One proposal; ranking returns copies with ``priority``, ``floor``, ``outcome`` and ``lost_to`` filled in."""
 
     skill: str
+    #: the skill's priority (after re-weighting); once ranked, the one it ranked at
     priority: int
     action: Action
     reason: str = ""
@@ -47,6 +55,10 @@ class CandidateRecord:
     then: tuple[Action, ...] = ()
     #: True for a follow-up of an earlier winner, delivered now
     followup: bool = False
+    #: the skill marked it as a re-prompt or no-match answer
+    reprompt: bool = False
+    #: how the floor placed it: ``"match"`` (raised to FLOOR), ``"reprompt"`` or None
+    floor: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -63,6 +75,10 @@ class CandidateRecord:
             data["then"] = [action.to_dict() for action in self.then]
         if self.followup:
             data["followup"] = True
+        if self.reprompt:
+            data["reprompt"] = True
+        if self.floor is not None:
+            data["floor"] = self.floor
         return data
 
 
@@ -89,7 +105,7 @@ class SkillFailure:
 
 @dataclass(slots=True)
 class Decision:
-    """What happened to one event."""
+    """What happened to one event, built once when the event has been handled."""
 
     event_type: str
     session_id: str

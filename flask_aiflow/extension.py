@@ -10,19 +10,18 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Flask, current_app
 
-from flask_aiflow import signals
-from flask_aiflow.protocol.actions import Action
+from flask_aiflow.calls.live import LiveCall, live_calls_in
+from flask_aiflow.calls.push import ConnectionHub, coerce_action, push
+from flask_aiflow.calls.store import StateStore, store_from_config
 from flask_aiflow.config import DEFAULTS, Settings, load_settings
 from flask_aiflow.decision import Decision
-from flask_aiflow.pipeline import Dispatcher
-from flask_aiflow.protocol.events import Event, SessionEnd, SessionStart, parse_event
-from flask_aiflow.calls.live import LiveCall, live_calls_in
 from flask_aiflow.logs import install as install_log_filter
-from flask_aiflow.logs import session_id_var
+from flask_aiflow.pipeline import Pipeline
+from flask_aiflow.protocol.actions import Action
+from flask_aiflow.protocol.events import Event, parse_event
+from flask_aiflow.skills.fallback import FallbackSkill
 from flask_aiflow.skills.registry import SkillConfigError, SkillError, SkillRegistry
-from flask_aiflow.calls.push import ConnectionHub, coerce_action, push
 from flask_aiflow.web.ratelimit import AuthFailureLimiter
-from flask_aiflow.calls.store import StateStore, store_from_config
 from flask_aiflow.web.servers import worker_processes
 
 if TYPE_CHECKING:
@@ -42,7 +41,7 @@ class AiFlowState:
     settings: Settings
     registry: SkillRegistry
     store: StateStore
-    dispatcher: Dispatcher
+    pipeline: Pipeline
     #: the WebSocket connections this process holds, for :meth:`send`
     hub: ConnectionHub
     limiter: AuthFailureLimiter | None = None
@@ -64,39 +63,8 @@ class AiFlowState:
         return self._openapi_json
 
     def handle(self, event: Event, transport: str, route: str | None = None) -> Decision:
-        """Dispatch one event and tell the world (signals, debug log).
-
-        Must run inside an app context; the app is the signals' sender. Log
-        lines written meanwhile carry the call's session id.
-        """
-        token = session_id_var.set(event.session.id)
-        try:
-            return self._handle(event, transport, route)
-        finally:
-            session_id_var.reset(token)
-
-    def _handle(self, event: Event, transport: str, route: str | None) -> Decision:
-        # Each send is guarded by ``receivers``, as blinker suggests: with
-        # nobody listening, a signal then costs nothing per event.
-        app = current_app._get_current_object()  # type: ignore[attr-defined]
-        if signals.event_received.receivers:
-            signals.event_received.send(app, event=event, transport=transport)
-        decision = self.dispatcher.dispatch(event, transport, route)
-        if signals.skill_failed.receivers:
-            for failure in decision.failures:
-                signals.skill_failed.send(app, event=event, skill=failure.skill, failure=failure)
-        if isinstance(event, SessionStart) and signals.call_started.receivers:
-            signals.call_started.send(app, event=event, session=event.session)
-        if decision.action is not None:
-            if signals.action_chosen.receivers:
-                signals.action_chosen.send(app, event=event, action=decision.action, decision=decision)
-        elif signals.no_action.receivers:
-            signals.no_action.send(app, event=event, decision=decision)
-        if isinstance(event, SessionEnd) and signals.call_ended.receivers:
-            signals.call_ended.send(app, event=event, session=event.session)
-        if logger.isEnabledFor(logging.DEBUG):
-            logger.debug("call %s: decision %s", event.session.id, decision.summary())
-        return decision
+        """Handle one event in the current app context (see :meth:`Pipeline.handle`)."""
+        return self.pipeline.handle(event, transport, route)
 
     def send(
         self, session_id: str, action: Action | Mapping[str, Any] | str, *, timeout: float | None = None
@@ -215,6 +183,8 @@ class AiFlow:
             registry.register(skill, name)
         if settings.load_entry_points:
             registry.load_entry_points()
+        if settings.fallback is not None:
+            registry.register(FallbackSkill(settings.fallback, settings.fallback_events), last_resort=True)
         store = self._store
         if store is None:
             store = store_from_config(
@@ -237,7 +207,7 @@ class AiFlow:
             settings,
             registry,
             store,
-            Dispatcher(registry, store, settings),
+            Pipeline(registry, store, settings),
             hub,
             limiter=limiter,
             metrics=metrics,

@@ -21,11 +21,25 @@ skill_failed       ``event``, ``skill``, ``failure``
 call_started       ``event``, ``session``
 call_ended         ``event``, ``session``
 =================  ============================================================
+
+They are sent from here only, by the ``report_*`` functions below, which
+also write the matching log lines: the pipeline reports each decision once,
+the web layer each refused or ignored message.
 """
 
 from __future__ import annotations
 
-from blinker import Namespace
+import logging
+from typing import TYPE_CHECKING, Any
+
+from blinker import Namespace, Signal
+from flask import current_app
+
+if TYPE_CHECKING:
+    from flask_aiflow.decision import Decision
+    from flask_aiflow.protocol.events import Event
+
+logger = logging.getLogger("flask_aiflow")
 
 aiflow_signals = Namespace()
 
@@ -37,3 +51,45 @@ no_action = aiflow_signals.signal("no-action")
 skill_failed = aiflow_signals.signal("skill-failed")
 call_started = aiflow_signals.signal("call-started")
 call_ended = aiflow_signals.signal("call-ended")
+
+
+def report_received(event: Event, transport: str) -> None:
+    """An event passed authentication and validation and is about to be handled."""
+    _send(event_received, event=event, transport=transport)
+
+
+def report_decision(event: Event, decision: Decision) -> None:
+    """An event has been handled: the skills' failures, the call's start or end, the action or none.
+
+    The whole decision goes to the debug log in one line.
+    """
+    for failure in decision.failures:
+        _send(skill_failed, event=event, skill=failure.skill, failure=failure)
+    if event.type == "session_start":
+        _send(call_started, event=event, session=event.session)
+    if decision.action is not None:
+        _send(action_chosen, event=event, action=decision.action, decision=decision)
+    else:
+        _send(no_action, event=event, decision=decision)
+    if event.type == "session_end":
+        _send(call_ended, event=event, session=event.session)
+    if logger.isEnabledFor(logging.DEBUG):
+        logger.debug("call %s: decision %s", event.session.id, decision.summary())
+
+
+def report_rejected(status: int, reason: str, transport: str) -> None:
+    """A request or message was refused (``status`` is HTTP-like)."""
+    logger.info("%s rejected (%d): %s", transport, status, reason)
+    _send(event_rejected, status=status, reason=reason, transport=transport)
+
+
+def report_ignored(event_type: str, transport: str) -> None:
+    """An event of a type this version does not know was ignored (the service may add types)."""
+    logger.info("ignored an event of unknown type %r", event_type)
+    _send(event_ignored, event_type=event_type, transport=transport)
+
+
+def _send(signal: Signal, **data: Any) -> None:
+    """Send ``signal`` with the current app as sender; skipped when nobody listens, as blinker suggests."""
+    if signal.receivers:
+        signal.send(current_app._get_current_object(), **data)  # type: ignore[attr-defined]

@@ -6,7 +6,6 @@ import json
 import re
 import time
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from flask_aiflow.protocol.events import AssistantSpeak, UserSpeak
@@ -60,73 +59,11 @@ class TranscriptSource:
                 self._turns = turns[-self._limit :]
         return self._turns
 
-#: Strict and compact, built once (``json.dumps`` with options builds an encoder per call).
+#: Strict and compact (NaN and infinity are not JSON); one encoder for every state.
 _encode_state = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
 
-_SCALARS = frozenset({str, int, float, bool, type(None)})
-
-
-class _State(dict):  # type: ignore[type-arg]
-    """A skill's state: a plain dict that notices changes made through its own methods.
-
-    It lets the common case skip a JSON round trip: a skill that only reads a
-    flat state (flags, counters: every value a string, number, bool or None)
-    gets it from a cache of decoded texts, and an unchanged flat state is
-    exactly the text it came from, so it is not encoded again. Nested values
-    can change unseen, so a state holding lists or dicts always takes the full
-    round trip.
-    """
-
-    __slots__ = ("changed",)
-
-    def __setitem__(self, key: Any, value: Any) -> None:
-        self.changed = True
-        dict.__setitem__(self, key, value)
-
-    def __delitem__(self, key: Any) -> None:
-        self.changed = True
-        dict.__delitem__(self, key)
-
-    def __ior__(self, other: Any) -> _State:  # type: ignore[misc]  # accepts what dict.update does
-        self.changed = True
-        dict.update(self, other)
-        return self
-
-    def update(self, *args: Any, **kwargs: Any) -> None:
-        self.changed = True
-        dict.update(self, *args, **kwargs)
-
-    def setdefault(self, key: Any, default: Any = None) -> Any:
-        self.changed = True
-        return dict.setdefault(self, key, default)
-
-    def pop(self, *args: Any) -> Any:
-        self.changed = True
-        return dict.pop(self, *args)
-
-    def popitem(self) -> tuple[Any, Any]:
-        self.changed = True
-        return dict.popitem(self)
-
-    def clear(self) -> None:
-        self.changed = True
-        dict.clear(self)
-
-
-@lru_cache(maxsize=4096)
-def _flat_state(text: str) -> dict[str, Any] | None:
-    """A stored state whose values are all scalars (else None), decoded once per text.
-
-    Shared by every call that reads this text: only ever copied, never changed.
-    """
-    data = json.loads(text)
-    if isinstance(data, dict) and all(type(value) in _SCALARS for value in data.values()):
-        return data
-    return None
-
-
-#: The state of a skill with nothing stored yet (copied, never changed).
-_NO_STATE: dict[str, Any] = {}
+#: A floor change a skill asked for in one event: ("take", turns) or ("release", None).
+FloorChange = tuple[str, int | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,9 +95,14 @@ class Call:
     serialisable). Changes to it, and a floor taken here, are kept when this
     skill's proposal wins or when it proposes nothing; they are discarded when
     its proposal loses. Releasing the floor always sticks.
+
+    The state is decoded from the record's JSON text on first use, so every
+    event works on a fresh copy; after the hook, :meth:`state_change` encodes
+    it again and compares the texts, which notices every change, nested or
+    not, without watching the dict.
     """
 
-    __slots__ = ("skill", "event", "_record", "_state", "_flat", "_floor_op", "_transcript")
+    __slots__ = ("skill", "event", "_record", "_state", "_floor_op", "_transcript")
 
     def __init__(
         self, skill: str, event: Event, record: CallRecord, transcript: TranscriptSource | None = None
@@ -168,9 +110,8 @@ class Call:
         self.skill = skill
         self.event = event
         self._record = record
-        self._state: _State | None = None
-        self._flat = False
-        self._floor_op: tuple[str, int | None] | None = None
+        self._state: dict[str, Any] | None = None
+        self._floor_op: FloorChange | None = None
         self._transcript = transcript
 
     @property
@@ -184,15 +125,10 @@ class Call:
     @property
     def state(self) -> dict[str, Any]:
         """This skill's state for this call (empty on the first event)."""
-        state = self._state
-        if state is None:
+        if self._state is None:
             text = self._record.skills.get(self.skill)
-            flat = _flat_state(text) if text else _NO_STATE
-            self._flat = flat is not None
-            # copying a dict is quicker than building one from items
-            state = self._state = _State(json.loads(text) if flat is None else flat)  # type: ignore[arg-type]
-            state.changed = False
-        return state
+            self._state = json.loads(text) if text else {}
+        return self._state
 
     @property
     def meta(self) -> dict[str, Any]:
@@ -250,20 +186,18 @@ class Call:
         self._floor_op = ("release", None)
         return True
 
-    # -- used by the dispatcher -------------------------------------------
+    # -- read by the pipeline after the hook ---------------------------------
 
-    @property
-    def touched_state(self) -> bool:
-        return self._state is not None
+    def state_change(self) -> tuple[bool, str | None]:
+        """``(changed, text)``: whether the hook changed the state, and the state as JSON (None when empty).
 
-    def state_text(self) -> str | None:
-        """This skill's state as JSON (None when empty); raises if unstorable."""
-        state = self._state
-        if not state:
-            return None
-        if self._flat and not state.changed:  # flat and unchanged: the stored text is still exact
-            return self._record.skills.get(self.skill)
-        return _encode_state(state)
+        Raises ``TypeError`` or ``ValueError`` for a state that cannot be stored.
+        """
+        if self._state is None:
+            return False, None  # never read, so never changed
+        text = _encode_state(self._state) if self._state else None
+        return text != self._record.skills.get(self.skill), text
 
-    def floor_change(self) -> tuple[str, int | None] | None:
+    def floor_change(self) -> FloorChange | None:
+        """The floor change this skill asked for in this event, if any."""
         return self._floor_op

@@ -75,9 +75,12 @@ class CallRecord:
         Skill states are immutable strings and ``pending`` is only ever
         replaced, never changed in place, so one level of copying suffices.
         """
-        floor = self.floor
-        # positional: this runs for every event, and keywords cost a little more
-        return CallRecord(dict(self.skills), dict(floor) if floor is not None else None, dict(self.meta), self.pending)
+        return CallRecord(
+            skills=dict(self.skills),
+            floor=dict(self.floor) if self.floor is not None else None,
+            meta=dict(self.meta),
+            pending=self.pending,
+        )
 
     @classmethod
     def loads(cls, text: str | bytes) -> CallRecord:

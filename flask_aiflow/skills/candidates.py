@@ -14,12 +14,20 @@ INTENT    50-79      ordinary intent handling (the default for a skill)
 GENERIC   20-49      generic replies, chit-chat
 FALLBACK  0-19       fallbacks (the configured fallback answers at 0)
 ========  =========  ===========================================================
+
+The floor holder (the skill that asked the caller something) gets the first
+chance to *handle* the answer, not the right to refuse it to everyone else:
+its proposals rank at least ``FLOOR``, except those it marks as a re-prompt
+(``Candidate(..., reprompt=True)`` or :func:`reprompt`): "please say billing,
+support or sales" ranks below every ``INTENT``-band proposal of another skill
+and above every ``GENERIC`` and ``FALLBACK`` one (see
+:mod:`flask_aiflow.skills.ranking`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -72,16 +80,36 @@ class Candidate:
         ``assistant_speech_ended`` if this candidate wins (an HTTP response
         carries one action): e.g. ``Candidate(speak("Bye!"), then=[hangup()])``.
         Any other action sent in between cancels the rest.
+    :param reprompt: this answer does not handle what the caller said; it
+        asks again ("please say billing, support or sales"). From the floor
+        holder, it ranks below every ``INTENT``-band proposal of another
+        skill instead of at ``FLOOR``; from any other skill it changes nothing.
     """
 
     action: Action | str | Mapping[str, Any]
     priority: int | None = None
     reason: str = ""
     then: Sequence[Action | str | Mapping[str, Any]] = ()
+    reprompt: bool = False
 
     def __post_init__(self) -> None:
         if self.priority is not None:
             check_priority(self.priority)
+        if not isinstance(self.reprompt, bool):
+            raise ValueError(f"reprompt must be True or False, got {self.reprompt!r}")
         if isinstance(self.then, str | Mapping) or not isinstance(self.then, Sequence):
             raise ValueError(f"then must be a list of actions, got {self.then!r}")
         object.__setattr__(self, "then", tuple(self.then))
+
+
+def reprompt(answer: Candidate | Action | str | Mapping[str, Any], *, reason: str = "") -> Candidate:
+    """Mark ``answer`` as a re-prompt or no-match answer (see :attr:`Candidate.reprompt`).
+
+    ``answer`` is what a hook may return for one proposal; a :class:`Candidate`
+    keeps its priority, reason (unless ``reason`` is given) and follow-ups::
+
+        return reprompt("Sorry, please say billing, support or sales.", reason="menu: no match")
+    """
+    if isinstance(answer, Candidate):
+        return replace(answer, reprompt=True, reason=reason or answer.reason)
+    return Candidate(answer, reason=reason, reprompt=True)

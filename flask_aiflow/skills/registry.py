@@ -53,6 +53,9 @@ class SkillInfo:
     #: declared with ``AIFLOW_INLINE = True``: quick and pure, so it runs in
     #: the request thread, outside the event's time budget
     inline: bool = False
+    #: asked only when no other skill proposed anything (the built-in
+    #: fallback); left out of :meth:`SkillRegistry.skills` unless asked for
+    last_resort: bool = False
 
     @property
     def shift(self) -> int:
@@ -105,7 +108,8 @@ def _invoker(function: Callable[..., Any], argnames: tuple[str, ...]) -> Callabl
 @dataclass(slots=True)
 class _Cache:
     version: int = -1
-    hooks: dict[str, tuple[BoundHook, ...]] = field(default_factory=dict)
+    #: (hook name, last resort) -> the bound hooks
+    hooks: dict[tuple[str, bool], tuple[BoundHook, ...]] = field(default_factory=dict)
 
 
 def _plugin_name(plugin: Any) -> str:
@@ -170,8 +174,13 @@ class SkillRegistry:
         *,
         package: str | None = None,
         version: str | None = None,
+        last_resort: bool = False,
     ) -> SkillInfo:
-        """Register a skill object or module; returns what is known of it."""
+        """Register a skill object or module; returns what is known of it.
+
+        :param last_resort: ask it only when no other skill proposed anything
+            (how ``init_app`` registers the built-in fallback).
+        """
         name = name or _plugin_name(plugin)
         if not isinstance(name, str) or not name:
             raise SkillError(f"a skill needs a non-empty name, got {name!r}")
@@ -199,6 +208,7 @@ class SkillRegistry:
             enabled=not blocked,
             status=blocked or "enabled",
             inline=inline,
+            last_resort=last_resort,
         )
         if not info.enabled:
             self._skills[name] = info
@@ -250,26 +260,39 @@ class SkillRegistry:
     def get(self, name: str) -> SkillInfo | None:
         return self._skills.get(name)
 
-    def skills(self) -> list[SkillInfo]:
-        """Every known skill, enabled or not, in tie-break order."""
-        return sorted(self._skills.values(), key=lambda s: (s.order, s.name))
+    def order_of(self, name: str) -> int:
+        """A skill's place in the configured tie-break order (unlisted skills share the last place)."""
+        return self._order_of(name)
 
-    def enabled(self) -> list[SkillInfo]:
-        return [s for s in self.skills() if s.enabled]
+    def skills(self, *, include_last_resort: bool = False) -> list[SkillInfo]:
+        """Every known skill, enabled or not, in tie-break order (the built-in fallback only when asked)."""
+        known = [s for s in self._skills.values() if include_last_resort or not s.last_resort]
+        return sorted(known, key=lambda s: (s.order, s.name))
 
-    def hooks_for(self, hook_name: str) -> tuple[BoundHook, ...]:
-        """The enabled implementations of one hook, in tie-break order."""
-        cache = self._cache
-        if cache.version != self._version:
-            cache = self._cache = _Cache(version=self._version)
-        bound = cache.hooks.get(hook_name)
-        if bound is None:
-            bound = cache.hooks[hook_name] = self._bind(hook_name)
-        return bound
+    def enabled(self, *, include_last_resort: bool = False) -> list[SkillInfo]:
+        return [s for s in self.skills(include_last_resort=include_last_resort) if s.enabled]
 
-    def _bind(self, hook_name: str) -> tuple[BoundHook, ...]:
+    def hooks_for(self, hook_name: str, *, last_resort: bool = False) -> tuple[BoundHook, ...]:
+        """The enabled implementations of one hook, in tie-break order.
+
+        :param last_resort: the last-resort skills' (the built-in fallback's)
+            instead of the others'.
+        """
+        if self._cache.version != self._version:
+            self._cache = _Cache(version=self._version)
+        hooks = self._cache.hooks
+        key = (hook_name, last_resort)
+        if key not in hooks:
+            hooks[key] = self._bind(hook_name, last_resort)
+        return hooks[key]
+
+    def _bind(self, hook_name: str, last_resort: bool) -> tuple[BoundHook, ...]:
         caller = getattr(self.pm.hook, hook_name)
-        by_plugin = {id(info.plugin): info for info in self._skills.values() if info.enabled}
+        by_plugin = {
+            id(info.plugin): info
+            for info in self._skills.values()
+            if info.enabled and info.last_resort == last_resort
+        }
         bound = []
         for impl in caller.get_hookimpls():
             info = by_plugin.get(id(impl.plugin))
