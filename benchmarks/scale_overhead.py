@@ -77,16 +77,16 @@ def main() -> None:
     rounds = []
     with app.app_context():
         start = parse_event({"type": "session_start", "session": {"id": "bench-call"}})
-        state.dispatcher.dispatch(start)
+        state.pipeline.decide(start, "direct")
         cycle = events("bench-call")
         for _ in range(200):  # warm up, and fill the transcript to its limit
             for item in cycle:
-                state.dispatcher.dispatch(item)
+                state.pipeline.decide(item, "direct")
         for _ in range(15):
             began = time.perf_counter()
             for _ in range(n // 3):
                 for item in cycle:
-                    state.dispatcher.dispatch(item)
+                    state.pipeline.decide(item, "direct")
             rounds.append((time.perf_counter() - began) / (n // 3 * 3) * 1e6)
     print(f"store={store_url} skills=5 events/round={n // 3 * 3}")
     print(f"best {min(rounds):.1f} us/event, median {statistics.median(rounds):.1f} us/event over {len(rounds)} rounds")

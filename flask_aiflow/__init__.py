@@ -1,4 +1,11 @@
-"""flask-aiflow: a Flask extension for sipgate AI Flow voice assistants."""
+"""flask-aiflow: a Flask extension for sipgate AI Flow voice assistants.
+
+This module exports what app owners (the extension, ``send``, live calls,
+the decision record) and skill authors (``hookimpl``, the call, candidates
+and priority bands, actions and events) use. Stores live in
+:mod:`flask_aiflow.calls`, the call simulator in :mod:`flask_aiflow.testing`,
+the ``flask aiflow`` commands in :mod:`flask_aiflow.cli`.
+"""
 
 from flask_aiflow.protocol.actions import (
     Audio,
@@ -17,7 +24,7 @@ from flask_aiflow.protocol.actions import (
     transfer,
 )
 from flask_aiflow.calls.call import Call, Floor
-from flask_aiflow.skills.candidates import FALLBACK, FLOOR, GENERIC, INTENT, SAFETY, Candidate
+from flask_aiflow.skills.candidates import FALLBACK, FLOOR, GENERIC, INTENT, SAFETY, Candidate, reprompt
 from flask_aiflow.config import ConfigurationError
 from flask_aiflow.decision import Decision
 from flask_aiflow.protocol.events import (
@@ -38,7 +45,6 @@ from flask_aiflow.skills.hookspecs import hookimpl
 from flask_aiflow.skills.registry import SkillConfigError, SkillError
 from flask_aiflow.calls.live import LiveCall
 from flask_aiflow.calls.push import CallNotConnected
-from flask_aiflow.calls.store import CallBusy, MemoryStore, StateStore
 
 __version__ = "0.1.0"
 
@@ -51,7 +57,6 @@ __all__ = [
     "BargeIn",
     "BargeInConfig",
     "Call",
-    "CallBusy",
     "CallNotConnected",
     "Candidate",
     "ConfigurationError",
@@ -67,7 +72,6 @@ __all__ = [
     "InvalidActionError",
     "InvalidEventError",
     "LiveCall",
-    "MemoryStore",
     "SAFETY",
     "Session",
     "SessionEnd",
@@ -75,7 +79,6 @@ __all__ = [
     "SkillConfigError",
     "SkillError",
     "Speak",
-    "StateStore",
     "Transfer",
     "UnknownEventTypeError",
     "UserInputTimeout",
@@ -87,6 +90,7 @@ __all__ = [
     "hookimpl",
     "live_calls",
     "parse_event",
+    "reprompt",
     "send",
     "speak",
     "transfer",

@@ -7,9 +7,12 @@ from typing import Any
 
 import pytest
 
-from flask_aiflow import FLOOR, SAFETY, Candidate, hangup, speak, transfer
+from flask_aiflow import FLOOR, GENERIC, INTENT, SAFETY, Candidate, hangup, reprompt, speak, transfer
 from flask_aiflow.decision import (
     RULE_FALLBACK,
+    RULE_FLOOR,
+    RULE_REPROMPT_AHEAD,
+    RULE_REPROMPT_YIELDS,
     RULE_INDEX,
     RULE_NAME,
     RULE_NONE,
@@ -18,6 +21,7 @@ from flask_aiflow.decision import (
     RULE_PRIORITY,
     RULE_SESSION_END,
 )
+from flask_aiflow.skills.ranking import REPROMPT_PRIORITY
 
 from .conftest import event, make_app
 from .helpers import make_skill, says
@@ -422,6 +426,64 @@ class TestFloor:
         dispatch(app, event("session_start", "s"))
         dispatch(app, event("session_end", "s"))
         assert spoken(dispatch(app, event("user_speak", "s", text="x"))) == "faq"
+
+
+class TestFloorRule:
+    """The floor holder handles what it understands; its re-prompt does not swallow other skills' matches."""
+
+    @staticmethod
+    def menu() -> Any:
+        def start(event: Any, call: Any) -> str:
+            call.take_floor()
+            return "Billing or support?"
+
+        def answer(event: Any, call: Any) -> Any:
+            if "billing" in event.text:
+                return "menu:billing"
+            call.state["tries"] = call.state.get("tries", 0) + 1
+            return reprompt("Please say billing or support.", reason="menu: no match")
+
+        return make_skill("menu", INTENT, session_start=start, user_speak=answer)
+
+    @staticmethod
+    def weather() -> Any:
+        return make_skill("weather", INTENT, user_speak=lambda event, call: "sunny" if "weather" in event.text else None)
+
+    @staticmethod
+    def chat() -> Any:
+        return make_skill("chat", GENERIC, user_speak=says("tell me more"))
+
+    def app(self) -> Any:
+        app = make_app(self.menu(), self.weather(), self.chat(), AIFLOW_SKILL_ORDER=["menu", "weather", "chat"])
+        dispatch(app, event("session_start", "s"))
+        return app
+
+    def test_another_skills_intent_match_beats_the_holders_reprompt(self) -> None:
+        decision = dispatch(self.app(), event("user_speak", "s", text="how is the weather"))
+        assert spoken(decision) == "sunny"
+        assert decision.rule == RULE_REPROMPT_YIELDS
+        menu = next(c for c in decision.candidates if c.skill == "menu")
+        assert (menu.priority, menu.floor, menu.lost_to) == (REPROMPT_PRIORITY, "reprompt", "weather")
+        assert decision.to_dict()["candidates"][1]["reprompt"] is True
+
+    def test_the_holders_reprompt_beats_generic_answers(self) -> None:
+        decision = dispatch(self.app(), event("user_speak", "s", text="pizza"))
+        assert spoken(decision) == "Please say billing or support."
+        assert decision.rule == RULE_REPROMPT_AHEAD
+
+    def test_the_holders_match_ranks_at_least_floor(self) -> None:
+        decision = dispatch(self.app(), event("user_speak", "s", text="billing, and the weather"))
+        assert spoken(decision) == "menu:billing"
+        assert decision.rule == RULE_FLOOR
+        assert (decision.winner.priority, decision.winner.floor) == (FLOOR, "match")
+
+    def test_a_lost_reprompt_keeps_the_floor_and_discards_its_state(self) -> None:
+        app = self.app()
+        dispatch(app, event("user_speak", "s", text="how is the weather"))
+        decision = dispatch(app, event("user_speak", "s", text="billing"))
+        assert spoken(decision) == "menu:billing" and decision.winner.floor == "match"
+        record = app.extensions["aiflow"].store.load_record("s")
+        assert record.floor["skill"] == "menu" and "menu" not in record.skills
 
 
 class TestDecisionRecord:

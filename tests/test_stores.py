@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from flask_aiflow import CallBusy, ConfigurationError, MemoryStore, hookimpl
+from flask_aiflow import ConfigurationError, hookimpl
+from flask_aiflow.calls import CallBusy, MemoryStore
 from flask_aiflow.calls.store import CallRecord, StateStore
 
 from .conftest import event, make_app

@@ -22,7 +22,7 @@ from typing import Any
 
 from flask import Flask
 
-from flask_aiflow import Call, Candidate, SessionStart, UserSpeak, hookimpl
+from flask_aiflow import Call, Candidate, SessionStart, UserSpeak, hookimpl, reprompt
 from flask_aiflow.skills.config import AppSettings, Voice
 from flask_aiflow.skills.text import words
 
@@ -126,7 +126,7 @@ def _no_match(config: MenuConfig, menu: Menu, call: Call, why: str) -> Candidate
         _close(call)
         return config.escalation.candidate(reason=f"menu: {why}, {tries} times: escalation")
     call.state["tries"] = tries
-    return menu.reprompt.candidate(reason=f"menu: {why}, re-prompt {tries} of {config.retries}")
+    return reprompt(menu.reprompt.candidate(reason=f"menu: {why}, re-prompt {tries} of {config.retries}"))
 
 
 def _open(call: Call, path: tuple[int, ...]) -> None:
