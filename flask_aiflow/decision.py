@@ -40,12 +40,12 @@ RULE_NONE = "no candidates"
 RULE_SESSION_END = "session_end never answers"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CandidateRecord:
-    """One proposal; ranking returns copies with ``priority``, ``floor``, ``outcome`` and ``lost_to`` filled in."""
+    """One proposal as ranked (built by :func:`flask_aiflow.skills.ranking.rank`)."""
 
     skill: str
-    #: the skill's priority (after re-weighting); once ranked, the one it ranked at
+    #: the priority it ranked at (after re-weighting and the floor rule)
     priority: int
     action: Action
     reason: str = ""

@@ -19,7 +19,7 @@ from flask_aiflow.logs import install as install_log_filter
 from flask_aiflow.pipeline import Pipeline
 from flask_aiflow.protocol.actions import Action
 from flask_aiflow.protocol.events import Event, parse_event
-from flask_aiflow.skills.fallback import FallbackSkill
+from flask_aiflow.skills.fallback import fallback_skill
 from flask_aiflow.skills.registry import SkillConfigError, SkillError, SkillRegistry
 from flask_aiflow.web.ratelimit import AuthFailureLimiter
 from flask_aiflow.web.servers import worker_processes
@@ -184,7 +184,7 @@ class AiFlow:
         if settings.load_entry_points:
             registry.load_entry_points()
         if settings.fallback is not None:
-            registry.register(FallbackSkill(settings.fallback, settings.fallback_events), last_resort=True)
+            registry.register(fallback_skill(settings.fallback, settings.fallback_events), last_resort=True)
         store = self._store
         if store is None:
             store = store_from_config(

@@ -33,13 +33,13 @@ from flask_aiflow.calls.call import TranscriptSource, transcript_turn
 from flask_aiflow.calls.commit import commit
 from flask_aiflow.calls.store import CallRecord, CallTransaction, StateStore, Turn
 from flask_aiflow.config import Settings
-from flask_aiflow.decision import RULE_FALLBACK, CandidateRecord, Decision
+from flask_aiflow.decision import RULE_FALLBACK, Decision
 from flask_aiflow.logs import session_id_var
 from flask_aiflow.protocol.actions import Action, InvalidActionError, action_from_dict
 from flask_aiflow.protocol.events import AssistantSpeak, AssistantSpeechEnded, Event, SessionEnd, SessionStart, UserSpeak
 from flask_aiflow.skills.asking import Asked, ask_skills
 from flask_aiflow.skills.hookspecs import EVENT_HOOKS
-from flask_aiflow.skills.ranking import Ranking, ignore_all, rank
+from flask_aiflow.skills.ranking import Proposal, Ranking, ignore_all, rank
 from flask_aiflow.skills.registry import SkillRegistry
 
 logger = logging.getLogger("flask_aiflow")
@@ -134,7 +134,7 @@ class Pipeline:
         return record, []
 
     @staticmethod
-    def _due_followup(event: Event, record: CallRecord) -> tuple[CandidateRecord | None, CallRecord, list[str]]:
+    def _due_followup(event: Event, record: CallRecord) -> tuple[Proposal | None, CallRecord, list[str]]:
         """The next follow-up of an earlier winner, due now that speech ended; unreadable ones are dropped."""
         pending = record.pending
         if pending is None or not isinstance(event, AssistantSpeechEnded):
@@ -144,7 +144,7 @@ class Pipeline:
         except (InvalidActionError, ValueError, KeyError, TypeError) as exc:
             logger.error("call %s: dropped unreadable follow-ups: %s", event.session.id, exc)
             return None, replace(record, pending=None), ["follow-ups were unreadable: dropped"]
-        followup = CandidateRecord(
+        followup = Proposal(
             pending["skill"],
             pending["priority"],
             first.with_session(event.session.id),
@@ -154,8 +154,8 @@ class Pipeline:
         )
         return followup, record, []
 
-    def _rank(self, event: Event, record: CallRecord, asked: Asked, followup: CandidateRecord | None) -> Ranking:
-        proposals = [candidate for run in asked.runs for candidate in run.candidates]
+    def _rank(self, event: Event, record: CallRecord, asked: Asked, followup: Proposal | None) -> Ranking:
+        proposals = [proposal for run in asked.runs for proposal in run.proposals]
         if isinstance(event, SessionEnd):
             return ignore_all(proposals)
         if followup is not None:
@@ -169,7 +169,7 @@ class Pipeline:
         if not hooks:
             return None
         asked = ask_skills(hooks, event, record, transcript, self.settings, perf_counter())
-        answers = [candidate for run in asked.runs for candidate in run.candidates]
+        answers = [proposal for run in asked.runs for proposal in run.proposals]
         return answers[0].action if answers else None
 
     def _persist(
@@ -182,7 +182,8 @@ class Pipeline:
         meta.update(last_event=event.type, last_event_at=time.time(), transport=transport)
         if route is not None:
             meta["node"] = route
-        txn.save(replace(record, meta=meta), self.settings.state_ttl, turn=turn, turn_limit=self.settings.transcript_limit)
+        record = CallRecord(skills=record.skills, floor=record.floor, meta=meta, pending=record.pending)
+        txn.save(record, self.settings.state_ttl, turn=turn, turn_limit=self.settings.transcript_limit)
 
 
 def _new_record(event: Event) -> CallRecord:

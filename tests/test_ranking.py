@@ -19,20 +19,19 @@ from flask_aiflow.decision import (
     RULE_REPROMPT_YIELDS,
     RULE_SESSION_END,
     WON,
-    CandidateRecord,
 )
-from flask_aiflow.skills.ranking import REPROMPT_PRIORITY, ignore_all, rank
+from flask_aiflow.skills.ranking import REPROMPT_PRIORITY, Proposal, ignore_all, rank
 
 
-def proposal(skill: str, priority: int, text: str = "", *, reprompt: bool = False, followup: bool = False) -> CandidateRecord:
-    return CandidateRecord(skill, priority, speak(text or skill).with_session("s"), reprompt=reprompt, followup=followup)
+def proposal(skill: str, priority: int, text: str = "", *, reprompt: bool = False, followup: bool = False) -> Proposal:
+    return Proposal(skill, priority, speak(text or skill).with_session("s"), reprompt=reprompt, followup=followup)
 
 
 def no_order(name: str) -> int:
     return 0
 
 
-def ranked(*candidates: CandidateRecord, holder: str | None = None, order: list[str] | None = None) -> tuple[list[str], str]:
+def ranked(*candidates: Proposal, holder: str | None = None, order: list[str] | None = None) -> tuple[list[str], str]:
     configured = order or []
     result = rank(
         candidates,
@@ -66,10 +65,10 @@ def test_ties_break_by_order_then_name_then_proposal_order() -> None:
     assert ranked(proposal("a", INTENT, "first"), proposal("a", INTENT, "second")) == (["first", "second"], RULE_INDEX)
 
 
-def test_the_records_passed_in_are_not_changed() -> None:
+def test_the_proposals_passed_in_are_not_changed() -> None:
     given = [proposal("menu", INTENT), proposal("other", GENERIC)]
     rank(given, holder="menu", order_of=no_order)
-    assert [(c.priority, c.outcome, c.floor) for c in given] == [(INTENT, OUTRANKED, None), (GENERIC, OUTRANKED, None)]
+    assert [(p.skill, p.priority) for p in given] == [("menu", INTENT), ("other", GENERIC)]
 
 
 # -- the floor rule ----------------------------------------------------------------------

@@ -17,7 +17,7 @@ a worker thread) see it as it was.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from flask_aiflow.calls.store import CallRecord
@@ -27,9 +27,9 @@ from flask_aiflow.protocol.events import Event, UserSpeak
 from flask_aiflow.skills.asking import Run
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Committed:
-    """The call's new record, and notes for the decision record."""
+    """The call's new record, and notes for the decision record (built once, never changed)."""
 
     record: CallRecord
     notes: tuple[str, ...] = ()
@@ -59,7 +59,7 @@ def commit(
         if run.failure is not None or (not run.state_changed and run.floor_change is None):
             continue
         # kept when it proposed nothing, or one of its proposals (not an earlier follow-up) won
-        kept = not run.candidates or (winner is not None and winner.skill == run.skill and not winner.followup)
+        kept = not run.proposals or (winner is not None and winner.skill == run.skill and not winner.followup)
         if run.floor_change is not None:
             floor, note = _changed_floor(floor, run.skill, run.floor_change, kept, now)
             if note:
@@ -70,7 +70,7 @@ def commit(
         floor, note = _count_turn(floor, holder, runs)
         if note:
             notes.append(note)
-    return Committed(replace(record, skills=skills, floor=floor, pending=pending), tuple(notes))
+    return Committed(CallRecord(skills=skills, floor=floor, meta=record.meta, pending=pending), tuple(notes))
 
 
 def _with_state(skills: dict[str, str], skill: str, text: str | None) -> dict[str, str]:
@@ -104,7 +104,7 @@ def _count_turn(floor: dict[str, Any] | None, holder: str, runs: Sequence[Run]) 
     if floor is None or floor["skill"] != holder or floor["turns"] is None:
         return floor, None
     run = next((run for run in runs if run.skill == holder), None)
-    if run is not None and (run.floor_change is not None or (run.candidates and run.failure is None)):
+    if run is not None and (run.floor_change is not None or (run.proposals and run.failure is None)):
         return floor, None
     turns = floor["turns"] - 1
     if turns <= 0:

@@ -27,24 +27,25 @@ from typing import Any
 from flask_aiflow.calls.call import Call, FloorChange, TranscriptSource
 from flask_aiflow.calls.store import CallRecord
 from flask_aiflow.config import Settings
-from flask_aiflow.decision import TOO_SLOW, CandidateRecord, SkillFailure
+from flask_aiflow.decision import TOO_SLOW, SkillFailure
 from flask_aiflow.protocol.actions import Action, InvalidActionError, Speak, action_from_dict
 from flask_aiflow.protocol.events import Event
 from flask_aiflow.skills import pool as skillpool
 from flask_aiflow.skills.candidates import Candidate
 from flask_aiflow.skills.hookspecs import EVENT_HOOKS
-from flask_aiflow.skills.registry import BoundHook
+from flask_aiflow.skills.ranking import Proposal
+from flask_aiflow.skills.registry import BoundHook, SkillInfo
 
 logger = logging.getLogger("flask_aiflow")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Run:
-    """What one skill did in one event."""
+    """What one skill did in one event (built once, never changed)."""
 
     skill: str
     seconds: float
-    candidates: tuple[CandidateRecord, ...] = ()
+    proposals: tuple[Proposal, ...] = ()
     failure: SkillFailure | None = None
     #: the hook changed its state; ``state`` is then the new JSON text (None: empty)
     state_changed: bool = False
@@ -52,9 +53,9 @@ class Run:
     floor_change: FloorChange | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Asked:
-    """Every skill's part in one event."""
+    """Every skill's part in one event (built once, never changed)."""
 
     #: the runs that finished, in skill order
     runs: tuple[Run, ...]
@@ -193,7 +194,7 @@ def ask_skill(hook: BoundHook, event: Event, record: CallRecord, transcript: Tra
     if settings.trace:
         logger.debug("trace call %s: %s.%s -> %r", event.session.id, skill.name, EVENT_HOOKS[event.type], result)
     try:
-        candidates = _proposals(result, skill.priority, skill.shift, skill.name, event, settings)
+        proposals = _proposals(result, skill, event, settings)
         try:
             changed, state = call.state_change()
         except (TypeError, ValueError) as exc:
@@ -201,23 +202,21 @@ def ask_skill(hook: BoundHook, event: Event, record: CallRecord, transcript: Tra
     except _Rejected as exc:
         logger.error("call %s: skill %r: %s", event.session.id, skill.name, exc.message)
         return Run(skill.name, seconds, failure=SkillFailure(skill.name, exc.kind, exc.message))
-    return Run(skill.name, seconds, candidates, None, changed, state, call.floor_change())
+    return Run(skill.name, seconds, proposals, None, changed, state, call.floor_change())
 
 
-def _proposals(
-    result: Any, priority: int, shift: int, skill: str, event: Event, settings: Settings
-) -> tuple[CandidateRecord, ...]:
-    """A hook's return value as checked candidates at the skill's priority (before the floor rule)."""
+def _proposals(result: Any, skill: SkillInfo, event: Event, settings: Settings) -> tuple[Proposal, ...]:
+    """A hook's return value as checked proposals at the skill's priority (before the floor rule)."""
     if result is None:
         return ()
     items = result if isinstance(result, (list, tuple)) else (result,)
-    candidates = []
+    proposals = []
     for item in items:
         if isinstance(item, Candidate):
-            candidates.append(
-                CandidateRecord(
-                    skill,
-                    priority if item.priority is None else max(0, item.priority + shift),
+            proposals.append(
+                Proposal(
+                    skill.name,
+                    skill.priority if item.priority is None else max(0, item.priority + skill.shift),
                     _action(item.action, event, settings),
                     item.reason,
                     then=tuple(_action(then, event, settings) for then in item.then),
@@ -225,8 +224,8 @@ def _proposals(
                 )
             )
         else:
-            candidates.append(CandidateRecord(skill, priority, _action(item, event, settings)))
-    return tuple(candidates)
+            proposals.append(Proposal(skill.name, skill.priority, _action(item, event, settings)))
+    return tuple(proposals)
 
 
 def _action(item: Any, event: Event, settings: Settings) -> Action:

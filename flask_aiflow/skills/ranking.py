@@ -1,9 +1,9 @@
 """Ranking: which of an event's proposals wins, and which rule decided.
 
 :func:`rank` is a pure function of the proposals, the floor holder and the
-configured skill order: no app, no store, no clock. It returns new records
-(the ones passed in are never changed), best first, the winner marked ``won``
-and every other ``outranked`` by it.
+configured skill order: no app, no store, no clock. It takes the
+proposals and returns the decision's candidate records, best first, the
+winner marked ``won`` and every other ``outranked`` by it.
 
 The order, highest first:
 
@@ -25,7 +25,7 @@ these on which the winner and the runner-up differ.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from flask_aiflow.decision import (
     FLOOR_MATCH,
@@ -45,6 +45,7 @@ from flask_aiflow.decision import (
     WON,
     CandidateRecord,
 )
+from flask_aiflow.protocol.actions import Action
 from flask_aiflow.skills.candidates import FLOOR, INTENT
 
 #: Where the floor holder's re-prompt ranks: the top of the GENERIC band,
@@ -52,9 +53,24 @@ from flask_aiflow.skills.candidates import FLOOR, INTENT
 REPROMPT_PRIORITY = INTENT - 1
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
+class Proposal:
+    """One action a skill proposed for this event, checked and bound to the call: what ranking takes."""
+
+    skill: str
+    #: the skill's priority after re-weighting, before the floor rule
+    priority: int
+    action: Action
+    reason: str = ""
+    then: tuple[Action, ...] = ()
+    reprompt: bool = False
+    #: a follow-up of an earlier winner, due now
+    followup: bool = False
+
+
+@dataclass(slots=True)
 class Ranking:
-    """The outcome of ranking one event's proposals."""
+    """The outcome of ranking one event's proposals (built once, never changed)."""
 
     #: best first; the winner's ``outcome`` is ``won``, the others' ``outranked``
     candidates: list[CandidateRecord]
@@ -63,81 +79,88 @@ class Ranking:
     rule: str
 
 
-@dataclass(frozen=True, slots=True)
-class _Standing:
-    """One candidate with everything it is sorted by."""
-
-    candidate: CandidateRecord
-    order: int
-    index: int
-
-    @property
-    def reprompt_slot(self) -> bool:
-        return self.candidate.floor == FLOOR_REPROMPT
-
-    def sort_key(self) -> tuple[int, bool, int, str, int]:
-        """Ascending sorts best first: higher priority, the re-prompt slot, then order, name, index."""
-        return (-self.candidate.priority, not self.reprompt_slot, self.order, self.candidate.skill, self.index)
-
-
-def apply_floor(candidate: CandidateRecord, holder: str | None) -> CandidateRecord:
-    """The candidate as the floor places it (see the module docstring).
+def placed(proposal: Proposal, holder: str | None) -> tuple[int, str | None]:
+    """The priority ``proposal`` ranks at under the floor rule, and how the floor placed it (a ``FLOOR_*`` or None).
 
     A follow-up keeps the priority it won with.
     """
-    if holder is None or candidate.skill != holder or candidate.followup:
-        return candidate
-    if candidate.reprompt:
-        return replace(candidate, priority=REPROMPT_PRIORITY, floor=FLOOR_REPROMPT)
-    if candidate.priority < FLOOR:
-        return replace(candidate, priority=FLOOR, floor=FLOOR_MATCH)
-    return candidate
+    if holder is None or proposal.skill != holder or proposal.followup:
+        return proposal.priority, None
+    if proposal.reprompt:
+        return REPROMPT_PRIORITY, FLOOR_REPROMPT
+    if proposal.priority < FLOOR:
+        return FLOOR, FLOOR_MATCH
+    return proposal.priority, None
 
 
-def rank(
-    candidates: Sequence[CandidateRecord], *, holder: str | None, order_of: Callable[[str], int]
-) -> Ranking:
+@dataclass(slots=True)
+class _Standing:
+    """One proposal with everything it is sorted by."""
+
+    proposal: Proposal
+    priority: int
+    floor: str | None
+    order: int
+    index: int
+
+    def sort_key(self) -> tuple[int, bool, int, str, int]:
+        """Ascending sorts best first: higher priority, the re-prompt slot, then order, name, index."""
+        return (-self.priority, self.floor != FLOOR_REPROMPT, self.order, self.proposal.skill, self.index)
+
+    def record(self, outcome: str, lost_to: str | None = None) -> CandidateRecord:
+        proposal = self.proposal
+        return CandidateRecord(
+            skill=proposal.skill,
+            priority=self.priority,
+            action=proposal.action,
+            reason=proposal.reason,
+            outcome=outcome,
+            lost_to=lost_to,
+            then=proposal.then,
+            followup=proposal.followup,
+            reprompt=proposal.reprompt,
+            floor=self.floor,
+        )
+
+
+def rank(proposals: Sequence[Proposal], *, holder: str | None, order_of: Callable[[str], int]) -> Ranking:
     """Rank one event's proposals.
 
-    :param candidates: in proposal order (a due follow-up first).
+    :param proposals: in proposal order (a due follow-up first).
     :param holder: the skill holding the floor, or None.
     :param order_of: a skill's place in the configured order (lower first).
     """
-    placed = [apply_floor(candidate, holder) for candidate in candidates]
-    if not placed:
-        return Ranking([], None, RULE_NONE)
-    if len(placed) == 1:
-        winner = replace(placed[0], outcome=WON)
-        return Ranking([winner], winner, RULE_ONLY)
     standings = sorted(
-        (_Standing(candidate, order_of(candidate.skill), index) for index, candidate in enumerate(placed)),
+        (_Standing(p, *placed(p, holder), order_of(p.skill), index) for index, p in enumerate(proposals)),
         key=_Standing.sort_key,
     )
-    winner = replace(standings[0].candidate, outcome=WON)
-    losers = [replace(s.candidate, outcome=OUTRANKED, lost_to=winner.skill) for s in standings[1:]]
-    return Ranking([winner, *losers], winner, _deciding_rule(standings[0], standings[1]))
+    if not standings:
+        return Ranking([], None, RULE_NONE)
+    rule = RULE_ONLY if len(standings) == 1 else _deciding_rule(standings[0], standings[1])
+    winner = standings[0].record(WON)
+    return Ranking([winner, *(s.record(OUTRANKED, winner.skill) for s in standings[1:])], winner, rule)
 
 
-def ignore_all(candidates: Sequence[CandidateRecord]) -> Ranking:
+def ignore_all(proposals: Sequence[Proposal]) -> Ranking:
     """``session_end`` takes no action: every proposal is ignored."""
-    return Ranking([replace(candidate, outcome=IGNORED) for candidate in candidates], None, RULE_SESSION_END)
+    records = [_Standing(p, p.priority, None, 0, index).record(IGNORED) for index, p in enumerate(proposals)]
+    return Ranking(records, None, RULE_SESSION_END)
 
 
 def _deciding_rule(first: _Standing, second: _Standing) -> str:
     """The first sort criterion on which the winner and the runner-up differ."""
-    winner, runner_up = first.candidate, second.candidate
-    if winner.priority != runner_up.priority:
-        if winner.floor == FLOOR_MATCH:
+    if first.priority != second.priority:
+        if first.floor == FLOOR_MATCH:
             return RULE_FLOOR
-        if winner.floor == FLOOR_REPROMPT:
+        if first.floor == FLOOR_REPROMPT:
             return RULE_REPROMPT_AHEAD
-        if runner_up.floor == FLOOR_REPROMPT and winner.priority < FLOOR:
+        if second.floor == FLOOR_REPROMPT and first.priority < FLOOR:
             return RULE_REPROMPT_YIELDS
         return RULE_PRIORITY
-    if first.reprompt_slot != second.reprompt_slot:
+    if (first.floor == FLOOR_REPROMPT) != (second.floor == FLOOR_REPROMPT):
         return RULE_REPROMPT_AHEAD
     if first.order != second.order:
         return RULE_ORDER
-    if winner.skill != runner_up.skill:
+    if first.proposal.skill != second.proposal.skill:
         return RULE_NAME
     return RULE_INDEX
