@@ -282,6 +282,26 @@ class TestStringsAndDefaults:
         decision = dispatch(make_app(AIFLOW_FALLBACK=None), event("user_speak", "s1"))
         assert decision.action is None
 
+    def test_fallback_is_a_built_in_last_resort_skill(self) -> None:
+        registry = make_app(AIFLOW_FALLBACK_EVENTS=["user_speak"]).extensions["aiflow"].registry
+        info = registry.get("fallback")
+        assert info is not None and info.last_resort and info.priority == 0 and info.hooks == ("aiflow_user_speak",)
+        assert registry.skills() == [] and [s.name for s in registry.skills(include_last_resort=True)] == ["fallback"]
+        assert registry.hooks_for("aiflow_user_speak") == ()
+
+    def test_fallback_is_switched_off_like_any_skill(self) -> None:
+        decision = dispatch(make_app(AIFLOW_DISABLED_SKILLS=["fallback"]), event("user_speak", "s1"))
+        assert decision.action is None and decision.rule == RULE_NONE
+
+    def test_fallback_answers_only_its_configured_events(self) -> None:
+        app = make_app(AIFLOW_FALLBACK_EVENTS=["user_input_timeout"])
+        assert dispatch(app, event("user_speak", "s1")).action is None
+        assert dispatch(app, event("user_input_timeout", "s1")).rule == RULE_FALLBACK
+
+    def test_fallback_is_not_asked_when_a_skill_proposed(self) -> None:
+        decision = dispatch(make_app(make_skill("quiet", 0, user_speak=says("hm"))), event("user_speak", "s1"))
+        assert spoken(decision) == "hm" and [c.skill for c in decision.candidates] == ["quiet"]
+
 
 class TestState:
     def test_state_is_per_call_and_per_skill(self) -> None:

@@ -120,3 +120,15 @@ def test_session_end_ignores_every_proposal() -> None:
     result = ignore_all([proposal("a", SAFETY), proposal("b", INTENT)])
     assert result.winner is None and result.rule == RULE_SESSION_END
     assert [c.outcome for c in result.candidates] == [IGNORED, IGNORED]
+
+
+def test_reprompt_marks_an_answer_and_keeps_a_candidates_settings() -> None:
+    import pytest
+
+    from flask_aiflow import Candidate, hangup, reprompt
+
+    marked = reprompt(Candidate("Say billing or support.", priority=60, reason="menu: no match", then=[hangup()]))
+    assert (marked.reprompt, marked.priority, marked.reason, len(marked.then)) == (True, 60, "menu: no match", 1)
+    assert reprompt("Pardon?", reason="no match") == Candidate("Pardon?", reason="no match", reprompt=True)
+    with pytest.raises(ValueError, match="reprompt"):
+        Candidate("x", reprompt="yes")  # type: ignore[arg-type]
