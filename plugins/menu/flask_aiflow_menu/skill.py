@@ -94,7 +94,7 @@ def aiflow_user_speak(event: UserSpeak, call: Call) -> Any:
 def _answer(config: MenuConfig, menu: Menu, path: tuple[int, ...], said: tuple[str, ...], call: Call) -> Candidate:
     choice = choose(config, menu, said)
     if choice is None or choice.kind == AMBIGUOUS:
-        return _no_match(config, menu, call, "ambiguous: " + choice.how if choice else "no match")
+        return reprompt(_no_match(config, menu, call, "ambiguous: " + choice.how if choice else "no match"))
     if choice.kind == REPEAT:
         return _show(call, menu, path, f"menu: repeat ({choice.how!r})")
     if choice.kind == BACK:
@@ -126,7 +126,7 @@ def _no_match(config: MenuConfig, menu: Menu, call: Call, why: str) -> Candidate
         _close(call)
         return config.escalation.candidate(reason=f"menu: {why}, {tries} times: escalation")
     call.state["tries"] = tries
-    return reprompt(menu.reprompt.candidate(reason=f"menu: {why}, re-prompt {tries} of {config.retries}"))
+    return menu.reprompt.candidate(reason=f"menu: {why}, re-prompt {tries} of {config.retries}")
 
 
 def _open(call: Call, path: tuple[int, ...]) -> None:

@@ -394,7 +394,8 @@ class TestNoMatch:
 
     def test_a_turn_lost_to_a_higher_skill_does_not_count(self) -> None:
         bye = make_skill("bye", 90, user_speak=lambda event, call: "Bye!" if "bye" in event.text else None)
-        call = started(menu_app(bye, make_skill("faq", user_speak=says("faq")), retries=1))
+        # faq answers anything at GENERIC: an INTENT-band answer would beat the menu's no-match (the floor rule)
+        call = started(menu_app(bye, make_skill("faq", 20, user_speak=says("faq")), retries=1))
         call.say("pizza")
         assert call.text("pizza bye") == "Bye!"  # the escalation lost: not counted, menu still open
         assert call.text("pizza").startswith("Sorry, I could not understand you")
@@ -436,8 +437,18 @@ class TestGlobalOptions:
 class TestFloor:
     def test_an_open_menu_outranks_ordinary_intents(self) -> None:
         call = started(menu_app(make_skill("faq", 79, user_speak=says("faq"))))
-        assert call.text("pizza").startswith("Sorry")
-        assert call.last.winner.skill == "menu"
+        assert call.text("opening hours") == "We are open from nine to five."
+        assert call.last.winner.skill == "menu" and call.last.winner.floor == "match"
+
+    def test_the_menus_no_match_yields_to_an_intent_but_beats_generic_answers(self) -> None:
+        # the floor rule: the holder's re-prompt ranks below other skills' INTENT-band
+        # answers and above GENERIC ones, and the menu stays open
+        call = started(menu_app(make_skill("faq", 79, user_speak=says("faq"))))
+        assert call.text("pizza") == "faq"
+        assert call.text("opening hours") == "We are open from nine to five."
+        chat = started(menu_app(make_skill("chat", 49, user_speak=says("chat"))))
+        assert chat.text("pizza").startswith("Sorry")
+        assert chat.last.winner.skill == "menu" and chat.last.winner.floor == "reprompt"
 
     def test_a_closing_answer_that_lost_closes_the_menu_anyway(self) -> None:
         # The menu releases the floor with a closing answer; the release sticks
