@@ -108,19 +108,24 @@ class _Standing:
         return (-self.priority, self.floor != FLOOR_REPROMPT, self.order, self.proposal.skill, self.index)
 
     def record(self, outcome: str, lost_to: str | None = None) -> CandidateRecord:
-        proposal = self.proposal
-        return CandidateRecord(
-            skill=proposal.skill,
-            priority=self.priority,
-            action=proposal.action,
-            reason=proposal.reason,
-            outcome=outcome,
-            lost_to=lost_to,
-            then=proposal.then,
-            followup=proposal.followup,
-            reprompt=proposal.reprompt,
-            floor=self.floor,
-        )
+        return _record(self.proposal, self.priority, self.floor, outcome, lost_to)
+
+
+def _record(
+    proposal: Proposal, priority: int, floor: str | None, outcome: str, lost_to: str | None = None
+) -> CandidateRecord:
+    return CandidateRecord(
+        skill=proposal.skill,
+        priority=priority,
+        action=proposal.action,
+        reason=proposal.reason,
+        outcome=outcome,
+        lost_to=lost_to,
+        then=proposal.then,
+        followup=proposal.followup,
+        reprompt=proposal.reprompt,
+        floor=floor,
+    )
 
 
 def rank(proposals: Sequence[Proposal], *, holder: str | None, order_of: Callable[[str], int]) -> Ranking:
@@ -130,21 +135,23 @@ def rank(proposals: Sequence[Proposal], *, holder: str | None, order_of: Callabl
     :param holder: the skill holding the floor, or None.
     :param order_of: a skill's place in the configured order (lower first).
     """
+    if not proposals:
+        return Ranking([], None, RULE_NONE)
+    if len(proposals) == 1:  # nothing to compare it with
+        winner = _record(proposals[0], *placed(proposals[0], holder), WON)
+        return Ranking([winner], winner, RULE_ONLY)
     standings = sorted(
         (_Standing(p, *placed(p, holder), order_of(p.skill), index) for index, p in enumerate(proposals)),
         key=_Standing.sort_key,
     )
-    if not standings:
-        return Ranking([], None, RULE_NONE)
-    rule = RULE_ONLY if len(standings) == 1 else _deciding_rule(standings[0], standings[1])
     winner = standings[0].record(WON)
-    return Ranking([winner, *(s.record(OUTRANKED, winner.skill) for s in standings[1:])], winner, rule)
+    losers = [s.record(OUTRANKED, winner.skill) for s in standings[1:]]
+    return Ranking([winner, *losers], winner, _deciding_rule(standings[0], standings[1]))
 
 
 def ignore_all(proposals: Sequence[Proposal]) -> Ranking:
     """``session_end`` takes no action: every proposal is ignored."""
-    records = [_Standing(p, p.priority, None, 0, index).record(IGNORED) for index, p in enumerate(proposals)]
-    return Ranking(records, None, RULE_SESSION_END)
+    return Ranking([_record(p, p.priority, None, IGNORED) for p in proposals], None, RULE_SESSION_END)
 
 
 def _deciding_rule(first: _Standing, second: _Standing) -> str:
