@@ -38,7 +38,7 @@ from flask_aiflow.skills.hookspecs import hookimpl
 from flask_aiflow.skills.registry import SkillConfigError, SkillError
 from flask_aiflow.calls.live import LiveCall
 from flask_aiflow.calls.push import CallNotConnected
-from flask_aiflow.calls.store import CallBusy, MemoryStore, StateStore
+from flask_aiflow.calls.store import CallBusy, MemoryStore, StateStore, StoreUnavailable
 
 __version__ = "0.1.0"
 
@@ -73,6 +73,7 @@ __all__ = [
     "SessionEnd",
     "SessionStart",
     "SkillConfigError",
+    "StoreUnavailable",
     "SkillError",
     "Speak",
     "StateStore",

@@ -70,9 +70,10 @@ DEFAULTS: dict[str, Any] = {
     "AIFLOW_REDIS_PREFIX": "aiflow:",
     # Redis store: seconds a call's lock lives at most (longer than the slowest
     # event) and seconds an event waits for it before giving up (503 on the
-    # webhook). The in-memory store's lock needs neither.
+    # webhook); None waits at most the event budget (1 s without a budget).
+    # The in-memory store's lock needs neither.
     "AIFLOW_LOCK_TIMEOUT": 10.0,
-    "AIFLOW_LOCK_WAIT": 5.0,
+    "AIFLOW_LOCK_WAIT": None,
     # Turns kept in each call's transcript (0: keep none).
     "AIFLOW_TRANSCRIPT_LIMIT": 50,
     # Seconds send() waits for the process holding a call's WebSocket to confirm.
@@ -153,7 +154,7 @@ class Settings:
     state_store: str = "memory"
     redis_prefix: str = "aiflow:"
     lock_timeout: float = 10.0
-    lock_wait: float = 5.0
+    lock_wait: float = 0.8
     transcript_limit: int = 50
     push_timeout: float = 2.0
 
@@ -323,10 +324,18 @@ def load_settings(config: Mapping[str, Any]) -> Settings:
         state_store=_store_url(config["AIFLOW_STATE_STORE"]),
         redis_prefix=_prefix(config["AIFLOW_REDIS_PREFIX"]),
         lock_timeout=_seconds("AIFLOW_LOCK_TIMEOUT", config["AIFLOW_LOCK_TIMEOUT"]),
-        lock_wait=_seconds("AIFLOW_LOCK_WAIT", config["AIFLOW_LOCK_WAIT"]),
+        lock_wait=_lock_wait(config["AIFLOW_LOCK_WAIT"], config["AIFLOW_EVENT_BUDGET_MS"]),
         transcript_limit=_transcript_limit(config["AIFLOW_TRANSCRIPT_LIMIT"]),
         push_timeout=_seconds("AIFLOW_PUSH_TIMEOUT", config["AIFLOW_PUSH_TIMEOUT"]),
     )
+
+
+def _lock_wait(value: Any, budget_ms: Any) -> float:
+    """The lock wait: as configured, else the event budget (the service wants an answer within it)."""
+    if value is not None:
+        return _seconds("AIFLOW_LOCK_WAIT", value)
+    budget = _optional_seconds("AIFLOW_EVENT_BUDGET_MS", budget_ms, 0.001)
+    return 1.0 if budget is None else budget
 
 
 def _optional_positive_int(key: str, value: Any) -> int | None:

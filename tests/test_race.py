@@ -18,7 +18,7 @@ from typing import Any
 
 from flask_aiflow import AiFlow
 from flask_aiflow.calls.redis_store import RedisStore
-from flask_aiflow.calls.store import CallRecord
+from flask_aiflow.calls.store import CallRecord, StateStore
 
 from .conftest import event, make_app
 from .helpers import make_skill
@@ -84,6 +84,9 @@ def race_in_threads(app: Any, session_id: str, iterations: int) -> None:
 
 class UnlockedRedisStore(RedisStore):
     """The Redis store without its lock: what the race does to an unguarded read-modify-write."""
+
+    # the generic transaction (lock, load, save one by one) with a lock that locks nothing
+    transaction = StateStore.transaction
 
     @contextmanager
     def lock(self, session_id: str) -> Any:

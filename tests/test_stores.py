@@ -174,24 +174,31 @@ class TestRedis:
         yield store
         store.close()
 
-    def test_keys_are_prefixed_and_expire_with_the_ttl_refreshed_on_every_save(self, store: Any) -> None:
+    def test_keys_are_prefixed_hash_tagged_and_expire_with_the_ttl_refreshed_on_every_save(self, store: Any) -> None:
         client, prefix = store.client, store.prefix
         store.save("c1", record(), 100, turn={"n": 1}, turn_limit=5)
-        assert set(client.keys(f"{prefix}*")) == {f"{prefix}call:c1", f"{prefix}transcript:c1", f"{prefix}live"}
-        assert client.keys("call:*") == []
-        assert 0 < client.ttl(f"{prefix}call:c1") <= 100
-        assert 0 < client.ttl(f"{prefix}transcript:c1") <= 100
+        call = f"{prefix}{{c1}}:"
+        live = store.live_key("c1")
+        assert set(client.keys(f"{prefix}*")) == {f"{call}call", f"{call}transcript", f"{call}listed", live}
+        assert live.startswith(f"{prefix}{{live:")
+        assert client.keys("*call:*") == []
+        assert 0 < client.ttl(f"{call}call") <= 100
+        assert 0 < client.ttl(f"{call}transcript") <= 100
         store.save("c1", record(), 1000)
-        assert client.ttl(f"{prefix}call:c1") > 100
-        assert client.ttl(f"{prefix}transcript:c1") > 100
+        assert client.ttl(f"{call}call") > 100
+        assert client.ttl(f"{call}transcript") > 100
 
-    def test_expired_calls_leave_the_live_set(self, store: Any) -> None:
+    def test_expired_calls_leave_the_live_index(self, store: Any) -> None:
         store.save("gone", record(), 60)
-        store.client.zadd(f"{store.prefix}live", {"gone": 1.0})  # as if its TTL passed long ago
-        store.client.delete(f"{store.prefix}call:gone")  # and Redis expired its record
-        store.save("here", record(), 60)  # every save trims the set
-        assert store.client.zrange(f"{store.prefix}live", 0, -1) == ["here"]
-        assert [sid for sid, _ in store.records()] == ["here"]
+        live = store.live_key("gone")
+        store.client.zadd(live, {"gone": 1.0})  # as if its listing ran out long ago
+        store.client.delete(store.keys("gone").record)  # and Redis expired its record
+        assert [sid for sid, _ in store.records()] == []
+        # another call listed in the same shard trims it
+        other = next(f"here{n}" for n in range(1000) if store.live_key(f"here{n}") == live)
+        store.save(other, record(), 60)
+        assert store.client.zrange(live, 0, -1) == [other]
+        assert [sid for sid, _ in store.records()] == [other]
 
     def test_an_unreadable_record_is_left_out_of_the_live_calls(self, store: Any) -> None:
         store.save("good", record(), 60)
@@ -199,7 +206,7 @@ class TestRedis:
         assert [sid for sid, _ in store.records()] == ["good"]
 
     def test_lock_is_a_token_guarded_key_with_a_ttl(self, store: Any) -> None:
-        key = f"{store.prefix}lock:c1"
+        key = store.keys("c1").lock
         with store.lock("c1"):
             token = store.client.get(key)
             assert token
@@ -222,7 +229,7 @@ class TestRedis:
         )
         result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=30)
         assert result.stdout.strip() == "locked" and result.returncode == -9
-        assert store.client.exists(f"{store.prefix}lock:c1")  # left behind by the dead holder
+        assert store.client.exists(store.keys("c1").lock)  # left behind by the dead holder
         with store.lock("c1"):  # waits (up to 3 s) until the dead holder's lock expires
             pass
 

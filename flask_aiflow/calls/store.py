@@ -15,7 +15,7 @@ events of the same call (an ``assistant_speak`` racing a barge-in
 Besides the record, a store keeps each call's bounded transcript (appended in
 the same write as the record, read only when a skill asks for it) and can
 list the live calls. Which store an app uses is configuration
-(``AIFLOW_STATE_STORE``: ``"memory"`` or a ``redis://`` URL, see
+(``AIFLOW_STATE_STORE``: ``"memory"``, a ``redis://`` or a ``redis+cluster://`` URL, see
 :func:`store_from_config`).
 """
 
@@ -42,6 +42,13 @@ Turn = dict[str, Any]
 
 class CallBusy(RuntimeError):
     """A call's lock could not be had in time: another event of it is still being handled."""
+
+
+class StoreUnavailable(RuntimeError):
+    """The state store cannot be reached right now (a networked store that is down or failing over).
+
+    The event is answered 503 with ``Retry-After``; the store reconnects by itself.
+    """
 
 
 @dataclass(slots=True)
@@ -315,7 +322,7 @@ def store_from_config(url: str, *, prefix: str, lock_ttl: float, lock_wait: floa
 
     if url == "memory":
         return MemoryStore()
-    if url.startswith(("redis://", "rediss://", "unix://")):
+    if url.startswith(("redis://", "rediss://", "unix://", "redis+cluster://", "rediss+cluster://")):
         try:
             from flask_aiflow.calls.redis_store import RedisStore
         except ImportError as exc:
@@ -325,5 +332,6 @@ def store_from_config(url: str, *, prefix: str, lock_ttl: float, lock_wait: floa
             ) from None
         return RedisStore.from_url(url, prefix=prefix, lock_ttl=lock_ttl, lock_wait=lock_wait)
     raise ConfigurationError(
-        f"AIFLOW_STATE_STORE must be 'memory' or a redis://, rediss:// or unix:// URL, got {url!r}"
+        "AIFLOW_STATE_STORE must be 'memory' or a redis://, rediss://, unix:// or redis+cluster:// URL, "
+        f"got {url!r}"
     )

@@ -431,8 +431,9 @@ def openapi_document(
         ),
         "503": error(
             "AIFLOW_SHARED_SECRET is not configured on the server, or (error busy, with Retry-After) "
-            "another event of the same call held its lock for longer than AIFLOW_LOCK_WAIT.",
-            {"Retry-After": {"description": "Seconds to wait (busy only).", "schema": {"type": "integer", "minimum": 1}}},
+            "another event of the same call held its lock for longer than AIFLOW_LOCK_WAIT, or (error "
+            "store_unavailable, with Retry-After) the call state store cannot be reached.",
+            {"Retry-After": {"description": "Seconds to wait (busy and store_unavailable).", "schema": {"type": "integer", "minimum": 1}}},
         ),
     }
     return {

@@ -26,7 +26,7 @@ from flask_aiflow.extension import AiFlowState, get_state
 from flask_aiflow.calls.push import LiveConnection
 from flask_aiflow.web.ratelimit import client_address, forwarded_for
 from flask_aiflow.web.shutdown import GOING_AWAY, POLL_SECONDS, shutting_down
-from flask_aiflow.calls.store import CallBusy
+from flask_aiflow.calls.store import CallBusy, StoreUnavailable
 
 logger = logging.getLogger("flask_aiflow")
 
@@ -182,6 +182,13 @@ def webhook() -> Response:
     except CallBusy as exc:
         logger.error("%s", exc)
         return _json_response({"error": "busy", "message": str(exc)}, 503, {"Retry-After": "1"})
+    except StoreUnavailable as exc:
+        logger.error("%s", exc)
+        return _json_response(
+            {"error": "store_unavailable", "message": "call state is unreachable; retry shortly"},
+            503,
+            {"Retry-After": "1"},
+        )
     except Exception:  # noqa: BLE001 - our failure, never a traceback to the caller
         logger.exception(
             "call %s: internal error while handling %s",
@@ -267,7 +274,7 @@ def handle_ws_message(
         route = state.hub.register(session_id, connection)
     try:
         decision = state.handle(event, "websocket", route)
-    except CallBusy as exc:
+    except (CallBusy, StoreUnavailable) as exc:
         logger.error("%s", exc)
         return None
     except Exception:  # noqa: BLE001
