@@ -113,6 +113,28 @@ def redis_url() -> Any:
         yield url
 
 
+@pytest.fixture(scope="session")
+def redis_cluster() -> Any:
+    """A Redis Cluster (3 primaries, a replica each) started for this test session."""
+    from .redis_server import redis_cluster, require_redis_server
+
+    binary = require_redis_server()
+    with redis_cluster(binary) as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="session")
+def redis_cluster_url(redis_cluster: Any) -> str:
+    """The store URL of the session's Redis Cluster (``redis+cluster://...``)."""
+    return str(redis_cluster.url)
+
+
+@pytest.fixture(scope="module", params=["redis", "cluster"])
+def any_redis_url(request: Any) -> str:
+    """A single Redis, then a Redis Cluster: a module's tests run against both."""
+    return str(request.getfixturevalue("redis_url" if request.param == "redis" else "redis_cluster_url"))
+
+
 @pytest.fixture
 def redis_prefix() -> str:
     """A key prefix of its own for each test, so tests never see each other's keys."""

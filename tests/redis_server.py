@@ -222,8 +222,9 @@ def redis_cluster(binary: str) -> Iterator[RedisCluster]:
         for number in range(6):
             directory = workdir / str(number)
             directory.mkdir()
+            # its own bus port: the default (port + 10000) may not exist for a free port
             node = RedisProcess(binary, free_port(), directory, [
-                "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+                "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-port", str(free_port()),
                 "--cluster-node-timeout", str(CLUSTER_NODE_TIMEOUT_MS),
             ])
             node.start()

@@ -27,7 +27,7 @@ def record(**meta: Any) -> str:
     return CallRecord(meta=meta).dumps()
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=["memory", "redis", "cluster"])
 def kind(request: Any) -> str:
     return str(request.param)
 
@@ -43,7 +43,7 @@ def make_store(kind: str, request: Any) -> Iterator[StoreFactory]:
         else:
             from flask_aiflow.calls.redis_store import RedisStore
 
-            url = request.getfixturevalue("redis_url")
+            url = request.getfixturevalue("redis_cluster_url" if kind == "cluster" else "redis_url")
             prefix = request.getfixturevalue("redis_prefix")
             store = RedisStore.from_url(url, prefix=prefix, **options)
         made.append(store)
@@ -59,7 +59,7 @@ def store_config(kind: str, request: Any) -> dict[str, Any]:
     if kind == "memory":
         return {"AIFLOW_STATE_STORE": "memory"}
     return {
-        "AIFLOW_STATE_STORE": request.getfixturevalue("redis_url"),
+        "AIFLOW_STATE_STORE": request.getfixturevalue("redis_cluster_url" if kind == "cluster" else "redis_url"),
         "AIFLOW_REDIS_PREFIX": request.getfixturevalue("redis_prefix"),
     }
 

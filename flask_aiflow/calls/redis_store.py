@@ -327,7 +327,9 @@ class RedisStore(StateStore):
         if not index:
             return bool(self._leave(keys.leave(), args))
         pipe = self.client.pipeline(transaction=False)
-        pipe.evalsha(self._leave.sha, 6, *keys.leave(), *args)
+        # EVALSHA by name: redis-py refuses pipe.evalsha() on a cluster pipeline, though it
+        # routes the command by its keys (all in the call's slot) like any other
+        pipe.execute_command("EVALSHA", self._leave.sha, 6, *keys.leave(), *args)
         for command, command_args in index:
             getattr(pipe, command)(*command_args)
         results = pipe.execute(raise_on_error=False)
