@@ -188,7 +188,8 @@ class RedisCluster:
         """Promote a replica whose primary is gone (what an operator or the cluster itself does)."""
         client = _client(replica.port)
         try:
-            client.execute_command("CLUSTER", "FAILOVER", "TAKEOVER")
+            if client.info("replication")["role"] != "master":  # the cluster may have done it already
+                client.execute_command("CLUSTER", "FAILOVER", "TAKEOVER")
             wait_for(f"port {replica.port} to become a primary",
                      lambda: client.info("replication")["role"] == "master")
         finally:
