@@ -47,9 +47,9 @@ class RotatingHttpCall(HttpCall):
 
 
 @pytest.fixture(scope="module")
-def ivr_workers(redis_url: str, tmp_path_factory: Any) -> Iterator[Server]:
+def ivr_workers(any_redis_url: str, tmp_path_factory: Any) -> Iterator[Server]:
     log = tmp_path_factory.mktemp("ivr") / "gunicorn.log"
-    env = {"AIFLOW_SHARED_SECRET": SECRET, "AIFLOW_REDIS_URL": redis_url, "FLASK_AIFLOW_REDIS_PREFIX": "ivr:"}
+    env = {"AIFLOW_SHARED_SECRET": SECRET, "AIFLOW_REDIS_URL": any_redis_url, "FLASK_AIFLOW_REDIS_PREFIX": "ivr:"}
     with serve(APP, workers=4, env=env, log_path=log) as server:
         server.wait_for_workers(4)
         yield server

@@ -108,9 +108,9 @@ def reference(tmp_path_factory: Any) -> list[Any]:
 
 
 @pytest.fixture(scope="module")
-def redis_workers(redis_url: str, tmp_path_factory: Any) -> Iterator[Server]:
+def redis_workers(any_redis_url: str, tmp_path_factory: Any) -> Iterator[Server]:
     log = tmp_path_factory.mktemp("redis") / "gunicorn.log"
-    env = {"AIFLOW_STATE_STORE": redis_url, "AIFLOW_REDIS_PREFIX": "multi:"}
+    env = {"AIFLOW_STATE_STORE": any_redis_url, "AIFLOW_REDIS_PREFIX": "multi:"}
     with serve(APP, workers=4, env=env, log_path=log) as server:
         server.wait_for_workers(4)
         yield server

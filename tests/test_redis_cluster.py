@@ -82,7 +82,6 @@ def test_a_primary_stopped_mid_call_fails_over_to_its_replica(redis_prefix: str)
         replica = cluster.replica_of(primary)
         primary.stop()
         in_flight = post(app, event("user_speak", "failover"))
-        print("in flight:", in_flight.status_code, in_flight.get_json())
         if in_flight.status_code == 503:
             assert in_flight.headers["Retry-After"] == "1"
             assert in_flight.get_json()["error"] == "store_unavailable"

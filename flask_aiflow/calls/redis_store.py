@@ -87,6 +87,9 @@ logger = logging.getLogger("flask_aiflow")
 #: URL schemes that select the cluster client (the rest of the URL as ``redis://``).
 CLUSTER_SCHEMES = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
 
+#: Seconds the longest ``BLPOP`` but a lock wait may block (a relayed push's acknowledgement).
+SLOWEST_BLPOP = 10.0
+
 #: Errors that mean "Redis cannot be reached right now", not "we asked wrongly".
 UNAVAILABLE: tuple[type[Exception], ...] = (
     errors.ConnectionError,
@@ -228,8 +231,9 @@ class RedisStore(StateStore):
         client_options: dict[str, Any] = {
             "decode_responses": True,
             "socket_connect_timeout": max(0.1, min(lock_wait, 1.0)),
-            # longer than the longest BLPOP of a waiting event
-            "socket_timeout": lock_wait + 1.0,
+            # longer than the longest BLPOP: a waiting event's, and a relayed
+            # push's wait for its acknowledgement (AIFLOW_PUSH_TIMEOUT)
+            "socket_timeout": max(lock_wait, SLOWEST_BLPOP) + 1.0,
             "retry": Retry(NoBackoff(), 1),
         }
         scheme = urlsplit(url).scheme
