@@ -136,21 +136,19 @@ class TestTheLock:
 
     def test_an_event_that_outlived_its_lock_writes_nothing(self, store: RedisStore, caplog: Any) -> None:
         store.save("late", CallRecord(meta={"v": "before"}).dumps(), 60)
-        with caplog.at_level(logging.ERROR, logger="flask_aiflow"):
-            with store.transaction("late") as txn:
-                # the lock expired and another event of the call took it
-                store.client.set(store.keys("late").lock, "another-event", px=5000)
-                txn.save(CallRecord(meta={"v": "late"}), 60)
+        with caplog.at_level(logging.ERROR, logger="flask_aiflow"), store.transaction("late") as txn:
+            # the lock expired and another event of the call took it
+            store.client.set(store.keys("late").lock, "another-event", px=5000)
+            txn.save(CallRecord(meta={"v": "late"}), 60)
         assert store.load_record("late").meta == {"v": "before"}  # type: ignore[union-attr]
         assert store.client.get(store.keys("late").lock) == "another-event"
         assert "changes were dropped" in caplog.text
 
     def test_an_event_that_fails_releases_the_lock_and_writes_nothing(self, store: RedisStore) -> None:
         store.save("fails", CallRecord(meta={"v": "before"}).dumps(), 60)
-        with pytest.raises(RuntimeError, match="skill blew up"):
-            with store.transaction("fails") as txn:
-                txn.save(CallRecord(meta={"v": "half-done"}), 60)
-                raise RuntimeError("skill blew up")
+        with pytest.raises(RuntimeError, match="skill blew up"), store.transaction("fails") as txn:
+            txn.save(CallRecord(meta={"v": "half-done"}), 60)
+            raise RuntimeError("skill blew up")
         assert store.load_record("fails").meta == {"v": "before"}  # type: ignore[union-attr]
         assert not store.client.exists(store.keys("fails").lock)
 
@@ -220,9 +218,8 @@ class TestRedisGoesAway:
         store = RedisStore.from_url(server.url, prefix=redis_prefix)
         try:
             server.stop()
-            with pytest.raises(StoreUnavailable, match="c1"):
-                with store.transaction("c1"):
-                    pass  # pragma: no cover - never reached
+            with pytest.raises(StoreUnavailable, match="c1"), store.transaction("c1"):
+                pass  # pragma: no cover - never reached
             with pytest.raises(StoreUnavailable):
                 store.load("c1")
             server.start()

@@ -141,7 +141,7 @@ class _Listener(threading.Thread):
                 # redis-py reconnects and re-subscribes on the next call
                 logger.warning("aiflow relay: Redis error on %s: %s; retrying", self.channel, exc)
                 self._stopped.wait(0.5)
-            except Exception:  # noqa: BLE001 - the listener must outlive one bad message
+            except Exception:  # the listener must outlive one bad message
                 logger.exception("aiflow relay: failed to handle a forwarded action")
         try:
             self.pubsub.close()

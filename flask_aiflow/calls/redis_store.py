@@ -80,7 +80,7 @@ from flask_aiflow.calls.store import (
     Turn,
 )
 
-__all__ = ["RedisStore", "RedisRelay", "CLUSTER_SCHEMES"]
+__all__ = ["CLUSTER_SCHEMES", "RedisRelay", "RedisStore"]
 
 logger = logging.getLogger("flask_aiflow")
 
@@ -331,9 +331,10 @@ class RedisStore(StateStore):
         if not index:
             return bool(self._leave(keys.leave(), args))
         pipe = self.client.pipeline(transaction=False)
-        # EVALSHA by name: redis-py refuses pipe.evalsha() on a cluster pipeline, though it
-        # routes the command by its keys (all in the call's slot) like any other
-        pipe.execute_command("EVALSHA", self._leave.sha, 6, *keys.leave(), *args)
+        # EVALSHA by name: redis-py refuses pipe.evalsha() on a cluster pipeline, and
+        # would ask a node for its keys (COMMAND GETKEYS, a round trip) to route it
+        options = {"target_nodes": self.client.get_node_from_key(keys.lock)} if self.cluster else {}
+        pipe.execute_command("EVALSHA", self._leave.sha, 6, *keys.leave(), *args, **options)
         for command, command_args in index:
             getattr(pipe, command)(*command_args)
         results = pipe.execute(raise_on_error=False)
