@@ -26,7 +26,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
-from .common import BENCH, ROOT, bench_env, call_events, free_port, median, redis_server, server, table, verdict
+from .common import BENCH, ROOT, bench_env, call_events, free_port, redis_server, server, table, verdict
 from .http_bench import CALLS_IN_FLIGHT, PACED_RATE, Target, ivr_target, preflight, python_command, run_wrk, \
     write_events_file
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -53,6 +53,21 @@ def command_counts(client: Any) -> dict[str, int]:
 
 
 @pytest.fixture
+def redis_app(redis_prefix: str) -> Iterator[Callable[..., Any]]:
+    """Makes apps on a Redis store (``url``, then skills and config); their stores are closed afterwards."""
+    made: list[Any] = []
+
+    def make(url: str, *skills: Any, **config: Any) -> Any:
+        app = make_app(*skills, AIFLOW_STATE_STORE=url, AIFLOW_REDIS_PREFIX=redis_prefix, **config)
+        made.append(app)
+        return app
+
+    yield make
+    for app in made:
+        app.extensions["aiflow"].store.close()
+
+
+@pytest.fixture
 def store(redis_url: str, redis_prefix: str) -> Iterator[RedisStore]:
     store = RedisStore.from_url(redis_url, prefix=redis_prefix, lock_ttl=5, lock_wait=5)
     yield store
@@ -61,9 +76,9 @@ def store(redis_url: str, redis_prefix: str) -> Iterator[RedisStore]:
 
 class TestRoundTrips:
     def test_an_event_of_a_call_that_is_not_busy_costs_two_scripts_and_nothing_else(
-        self, redis_url: str, redis_prefix: str
+        self, redis_url: str, redis_app: Any
     ) -> None:
-        app = make_app(counter(), AIFLOW_STATE_STORE=redis_url, AIFLOW_REDIS_PREFIX=redis_prefix)
+        app = redis_app(redis_url, counter())
         assert post(app, event("session_start", "rt")).status_code in (200, 204)
         client = app.extensions["aiflow"].store.client
         client.config_resetstat()
@@ -90,8 +105,8 @@ class TestRoundTrips:
         assert counts == {"evalsha": 6, "zadd": 1, "zremrangebyscore": 1, "zrem": 1}
         assert store.load("rt2") is None and list(store.records()) == []
 
-    def test_scripts_are_loaded_again_after_redis_forgot_them(self, redis_url: str, redis_prefix: str) -> None:
-        app = make_app(counter(), AIFLOW_STATE_STORE=redis_url, AIFLOW_REDIS_PREFIX=redis_prefix)
+    def test_scripts_are_loaded_again_after_redis_forgot_them(self, redis_url: str, redis_app: Any) -> None:
+        app = redis_app(redis_url, counter())
         assert post(app, event("session_start", "flush")).status_code in (200, 204)
         client = app.extensions["aiflow"].store.client
         client.script_flush()  # as after a restart or a failover to a node without them
@@ -152,9 +167,9 @@ class TestTheLock:
         assert store.load_record("fails").meta == {"v": "before"}  # type: ignore[union-attr]
         assert not store.client.exists(store.keys("fails").lock)
 
-    def test_the_lock_wait_defaults_to_the_event_budget(self, redis_url: str, redis_prefix: str) -> None:
+    def test_the_lock_wait_defaults_to_the_event_budget(self, redis_url: str, redis_app: Any) -> None:
         def store_of(**config: Any) -> Any:
-            app = make_app(AIFLOW_STATE_STORE=redis_url, AIFLOW_REDIS_PREFIX=redis_prefix, **config)
+            app = redis_app(redis_url, **config)
             return app.extensions["aiflow"].store
 
         assert store_of().lock_wait == 0.8  # AIFLOW_EVENT_BUDGET_MS = 800
@@ -192,9 +207,9 @@ class TestRedisGoesAway:
             yield server
 
     def test_a_call_hears_503_while_redis_is_down_and_goes_on_when_it_is_back(
-        self, server: RedisProcess, redis_prefix: str
+        self, server: RedisProcess, redis_app: Any
     ) -> None:
-        app = make_app(counter(), AIFLOW_STATE_STORE=server.url, AIFLOW_REDIS_PREFIX=redis_prefix)
+        app = redis_app(server.url, counter())
         client = app.test_client()
         assert post(app, event("session_start", "outage")).status_code in (200, 204)
         assert post(app, event("user_speak", "outage")).get_json()["text"] == "turn 1"
@@ -229,13 +244,13 @@ class TestRedisGoesAway:
             store.close()
 
     def test_a_websocket_event_while_redis_is_down_is_logged_not_answered(
-        self, server: RedisProcess, redis_prefix: str, caplog: Any
+        self, server: RedisProcess, redis_app: Any, caplog: Any
     ) -> None:
         import json
 
         from flask_aiflow.web.routes import handle_ws_message
 
-        app = make_app(counter(), AIFLOW_STATE_STORE=server.url, AIFLOW_REDIS_PREFIX=redis_prefix)
+        app = redis_app(server.url, counter())
         server.stop()
         with app.app_context(), caplog.at_level(logging.ERROR, logger="flask_aiflow"):
             state = app.extensions["aiflow"]

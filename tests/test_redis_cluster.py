@@ -18,7 +18,7 @@ from flask_aiflow.calls.store import CallRecord
 
 from .conftest import event, make_app
 from .redis_server import RedisCluster, redis_cluster, require_redis_server
-from .test_redis import command_counts, counter, post
+from .test_redis import command_counts, counter, post, redis_app  # noqa: F401 - a fixture
 
 pytestmark = pytest.mark.redis
 
@@ -49,9 +49,9 @@ def test_every_key_of_a_call_is_in_one_slot_and_the_live_index_on_several_nodes(
 
 
 def test_an_event_costs_two_scripts_on_the_cluster_too(
-    store: RedisStore, redis_cluster: RedisCluster, redis_prefix: str, redis_cluster_url: str
+    store: RedisStore, redis_cluster: RedisCluster, redis_app: Any, redis_cluster_url: str
 ) -> None:
-    app = make_app(counter(), AIFLOW_STATE_STORE=redis_cluster_url, AIFLOW_REDIS_PREFIX=redis_prefix)
+    app = redis_app(redis_cluster_url, counter())
     assert post(app, event("session_start", "rt")).status_code in (200, 204)
     primary = redis_cluster.primary_of(store.keys("rt").record)
     node = store.client.get_node(host="127.0.0.1", port=primary.port).redis_connection
