@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import os
 import uuid
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -133,6 +134,21 @@ def redis_cluster_url(redis_cluster: Any) -> str:
 def any_redis_url(request: Any) -> str:
     """A single Redis, then a Redis Cluster: a module's tests run against both."""
     return str(request.getfixturevalue("redis_url" if request.param == "redis" else "redis_cluster_url"))
+
+
+@pytest.fixture
+def redis_app(redis_prefix: str) -> Iterator[Callable[..., Any]]:
+    """Makes apps on a Redis store (``url``, then skills and config); their stores are closed afterwards."""
+    made: list[Any] = []
+
+    def make(url: str, *skills: Any, **config: Any) -> Any:
+        app = make_app(*skills, AIFLOW_STATE_STORE=url, AIFLOW_REDIS_PREFIX=redis_prefix, **config)
+        made.append(app)
+        return app
+
+    yield make
+    for app in made:
+        app.extensions["aiflow"].store.close()
 
 
 @pytest.fixture

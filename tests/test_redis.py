@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,7 +17,7 @@ from flask_aiflow import StoreUnavailable
 from flask_aiflow.calls.redis_store import RedisStore
 from flask_aiflow.calls.store import CallRecord
 
-from .conftest import SECRET, event, make_app
+from .conftest import SECRET, event
 from .helpers import make_skill
 from .redis_server import RedisProcess, redis_process, require_redis_server
 
@@ -50,21 +50,6 @@ def command_counts(client: Any) -> dict[str, int]:
     stats = client.info("commandstats")
     counts = {name.removeprefix("cmdstat_"): int(value["calls"]) for name, value in stats.items()}
     return {name: n for name, n in counts.items() if name not in SCRIPT_COMMANDS | {"info", "config|resetstat"}}
-
-
-@pytest.fixture
-def redis_app(redis_prefix: str) -> Iterator[Callable[..., Any]]:
-    """Makes apps on a Redis store (``url``, then skills and config); their stores are closed afterwards."""
-    made: list[Any] = []
-
-    def make(url: str, *skills: Any, **config: Any) -> Any:
-        app = make_app(*skills, AIFLOW_STATE_STORE=url, AIFLOW_REDIS_PREFIX=redis_prefix, **config)
-        made.append(app)
-        return app
-
-    yield make
-    for app in made:
-        app.extensions["aiflow"].store.close()
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from flask_aiflow.calls.store import CallRecord
 
 from .conftest import event, make_app
 from .redis_server import RedisCluster, redis_cluster, require_redis_server
-from .test_redis import command_counts, counter, post, redis_app  # noqa: F401 - a fixture
+from .test_redis import command_counts, counter, post
 
 pytestmark = pytest.mark.redis
 
