@@ -58,6 +58,7 @@ from flask_aiflow.skills.models import (
     PhoneNumber,
     SpeakConfig,
     SpeakSetting,
+    SpeechConfig,
     TransferConfig,
     UnsetType,
     _suggest,
@@ -258,7 +259,7 @@ def _without(value: Any, path: KeyPath, keys: Collection[str]) -> Any:
 
 
 def build_speak(
-    setting: str | SpeakConfig,
+    setting: str | SpeechConfig,
     path: KeyPath,
     *,
     tts: TTS | None = None,
@@ -276,12 +277,12 @@ def build_speak(
         tts = tts_option(setting.tts, path / "tts")
     if setting.barge_in is not UNSET:
         barge_in = barge_in_option(setting.barge_in, path / "barge_in")
-    if setting.user_input_timeout_seconds is not UNSET:
+    if isinstance(setting, SpeakConfig) and setting.user_input_timeout_seconds is not UNSET:
         user_input_timeout_seconds = setting.user_input_timeout_seconds
     try:
         return speak(
-            setting.text or None,
-            ssml=setting.ssml or None,
+            None if setting.text is UNSET else setting.text,
+            ssml=None if setting.ssml is UNSET else setting.ssml,
             tts=tts,
             barge_in=barge_in,
             user_input_timeout_seconds=user_input_timeout_seconds,
@@ -350,7 +351,7 @@ class Voice:
 
     def speak(self, value: Any, path: KeyPath) -> Speak:
         """A speak setting (a string, :class:`SpeakConfig` or mapping) with these defaults."""
-        if not isinstance(value, str | SpeakConfig):
+        if not isinstance(value, str | SpeechConfig):
             value = convert(value, SpeakSetting, path)
         return build_speak(
             value,
@@ -445,7 +446,7 @@ class AnnouncedTransfer(TransferConfig):
 
 
 #: ``hangup``: true, or a farewell spoken before hanging up.
-HangupSetting = Union[bool, NonEmptyStr, SpeakConfig]  # noqa: UP007 - a runtime alias msgspec reads
+HangupSetting = Union[bool, str, SpeakConfig]  # noqa: UP007 - a runtime alias msgspec reads
 
 
 class EndingKeys(ConfigModel):

@@ -47,6 +47,9 @@ __all__ = [
     "Priority",
     "Seconds",
     "SpeakConfig",
+    "SpeakSetting",
+    "SpeechConfig",
+    "SpeechSetting",
     "TransferConfig",
     "UnsetType",
     "VoiceKeys",
@@ -93,18 +96,31 @@ class VoiceKeys(ConfigModel):
     user_input_timeout_seconds: Seconds | None = None
 
 
-class SpeakConfig(ConfigModel):
-    """A speak setting as a mapping: exactly one of ``text`` / ``ssml``; the others override defaults."""
+class SpeechConfig(ConfigModel):
+    """Speech as a mapping: exactly one of ``text`` / ``ssml``; ``tts`` and ``barge_in`` override defaults.
+
+    For last words (a farewell), which arm no input timeout.
+    """
 
     text: NonEmptyStr | UnsetType = UNSET
     ssml: NonEmptyStr | UnsetType = UNSET
     tts: dict[str, Any] | None | UnsetType = UNSET
     barge_in: dict[str, Any] | None | UnsetType = UNSET
+
+
+class SpeakConfig(SpeechConfig):
+    """A speak setting as a mapping: :class:`SpeechConfig` and ``user_input_timeout_seconds``."""
+
     user_input_timeout_seconds: Seconds | None | UnsetType = UNSET
 
 
+# The short forms are plain strings: the core's check of the text names the
+# key ``text`` in its message, as the mapping form does.
+
 #: A speak setting: its text, or a mapping.
-SpeakSetting = Union[NonEmptyStr, SpeakConfig]  # noqa: UP007 - a runtime alias msgspec reads
+SpeakSetting = Union[str, SpeakConfig]  # noqa: UP007 - a runtime alias msgspec reads
+#: Last words: their text, or a mapping without an input timeout.
+SpeechSetting = Union[str, SpeechConfig]  # noqa: UP007 - a runtime alias msgspec reads
 
 
 class TransferConfig(ConfigModel):
@@ -194,7 +210,10 @@ def _reason(message: str, raw: Any, kind: Any) -> str:
     got = describe(raw)
     found = re.match(r"Expected `(?P<types>[^`]+)`, got `[^`]+`$", message)
     if found:
-        expected = " or ".join(_TYPE_NAMES.get(name, name) for name in found["types"].split(" | "))
+        names = dict(_TYPE_NAMES)
+        if _members(_item_type(kind)) == [str]:
+            names["array"] = "a list of strings"
+        expected = " or ".join(names.get(name, name) for name in found["types"].split(" | "))
         return f"expected {expected}, got {got}"
     found = re.match(r"Expected `(?P<type>int|float)` (?P<op>>=|>|<=|<) (?P<bound>\S+)$", message)
     if found:
