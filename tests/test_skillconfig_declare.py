@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import sys
+import types
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -196,3 +199,39 @@ class TestSkill:
         assert Skill("x").declaration == ("x", INTENT, False)
         with pytest.raises(SkillNotConfiguredError):
             Skill("x").schema()
+
+
+# -- the README's example and table ------------------------------------------------
+
+
+def test_the_readme_skill_example_gives_the_errors_it_shows(monkeypatch: pytest.MonkeyPatch) -> None:
+    from .server import ROOT
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = readme.index("# config.py\nfrom flask_aiflow.skills.models")
+    code = readme[start : readme.index("```", start)]
+    module = types.ModuleType("readme_hours")
+    monkeypatch.setitem(sys.modules, module.__name__, module)  # msgspec resolves the model's annotations through it
+    exec(compile(code.replace("from .config import HoursConfig", ""), "README", "exec"), vars(module))  # noqa: S102
+    with pytest.raises(SkillConfigError) as info:
+        make_app(module, AIFLOW_HOURS={"answr": "..."})
+    assert f"`{info.value}`" in readme
+    with pytest.raises(SkillConfigError) as info:
+        make_app(module, AIFLOW_HOURS={"answer": 5})
+    assert f"`{str(info.value).removeprefix(chr(115) + 'kill ' + repr('hours') + ': ')}`" in readme
+    app = make_app(module, AIFLOW_HOURS={"answer": "Nine to five."})
+    assert say(app, "When are you open?")["text"] == "Nine to five."
+
+
+def test_the_readme_names_the_text_helpers_with_their_signatures() -> None:
+    import inspect
+
+    from flask_aiflow.skills import text
+
+    from .server import ROOT
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for name in ("normalize", "words", "contains_phrase", "find_phrase", "PhraseSet"):
+        row = next(line for line in readme.splitlines() if line.startswith(f"| `{name}("))
+        documented = re.findall(r"(\w+):", row.split("`")[1])
+        assert documented == list(inspect.signature(getattr(text, name)).parameters), name
