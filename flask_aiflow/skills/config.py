@@ -339,7 +339,7 @@ class Voice:
         if isinstance(config, Mapping):
             get: Callable[[str], Any] = config.get
         else:
-            get = lambda key: getattr(config, key, None)  # noqa: E731
+            get = lambda key: None if (value := getattr(config, key, None)) is UNSET else value  # noqa: E731
         tts, barge_in, timeout = self.tts, self.barge_in, self.user_input_timeout_seconds
         if get("tts") is not None:
             tts = tts_option(get("tts"), path / "tts")
