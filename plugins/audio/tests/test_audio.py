@@ -303,7 +303,7 @@ def test_oversized_clip_is_refused(folder: Path) -> None:
         ),
         (
             {"folder": "{folder}", "clips": {"j": "jingle.wav"}, "play_on": {"session_start": {"clip": "j", "priority": -1}}},
-            'AIFLOW_AUDIO["play_on"]["session_start"]["priority"]: priority must be an int >= 0',
+            'AIFLOW_AUDIO["play_on"]["session_start"]["priority"]: expected an integer >= 0, got -1 (number)',
         ),
         ({"folder": "{folder}", "clips": {}, "max_clip_bytes": 0}, 'AIFLOW_AUDIO["max_clip_bytes"]: expected an integer >= 1'),
     ],

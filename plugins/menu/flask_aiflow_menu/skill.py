@@ -20,46 +20,30 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask
-
-from flask_aiflow import Call, Candidate, SessionStart, UserSpeak, hookimpl
-from flask_aiflow.skills.config import AppSettings, Voice
+from flask_aiflow import INTENT, Call, Candidate, SessionStart, UserSpeak
+from flask_aiflow.skills.declare import Skill
 from flask_aiflow.skills.text import words
 
 from . import config as menu_config
-from .config import Menu, MenuConfig
+from .config import Menu, MenuConfig, MenuModel, build
 from .understand import AMBIGUOUS, BACK, MAIN_MENU, OPTION, REPEAT, choose, global_option, wants_main_menu
 
-AIFLOW_NAME = "menu"
-AIFLOW_PRIORITY = 50
-#: Quick, pure computation (no network, disk or locks): runs in the request
-#: thread, without the hand-over to a worker that the time budget needs.
-AIFLOW_INLINE = True
-
-#: Where the parsed configuration lives, per app.
-EXTENSION_KEY = "aiflow_menu"
-
-#: The parsed configuration, once per app.
-SETTINGS: AppSettings[MenuConfig | None] = AppSettings(
-    EXTENSION_KEY,
-    lambda app: menu_config.load(app.config.get(menu_config.KEY), root=app.root_path, voice=Voice.of_app(app)),
+#: Idle until ``AIFLOW_MENU`` is set; while open, its answers rank at least FLOOR.
+SKILL: Skill[MenuConfig] = Skill(
+    "menu", priority=INTENT, inline=True, config_key=menu_config.CONFIG_KEY, model=MenuModel, build=build
 )
+AIFLOW_NAME, AIFLOW_PRIORITY, AIFLOW_INLINE = SKILL.declaration
+aiflow_startup = SKILL.startup
+
+#: ``settings(app=None)``: the built ``AIFLOW_MENU`` of ``app`` (default: the
+#: current app), built on first use when the skill was registered after start-up.
+settings = SKILL.settings
 
 
-#: ``settings(app=None)``: the parsed ``AIFLOW_MENU`` of ``app`` (default: the
-#: current app), parsed on first use when the skill was registered after start-up.
-settings = SETTINGS.get
-
-
-@hookimpl
-def aiflow_startup(app: Flask) -> None:
-    SETTINGS.load(app)
-
-
-@hookimpl
+@SKILL.hook
 def aiflow_session_start(event: SessionStart, call: Call) -> Any:
-    config = settings()
-    if config is None or config.start == menu_config.START_KEYWORD:
+    config = SKILL.config
+    if config.start == menu_config.START_KEYWORD:
         return None
     _open(call, ())
     if config.start == menu_config.START_PROMPT:
@@ -67,11 +51,9 @@ def aiflow_session_start(event: SessionStart, call: Call) -> Any:
     return None  # open and listening; the greeting speaks
 
 
-@hookimpl
+@SKILL.hook
 def aiflow_user_speak(event: UserSpeak, call: Call) -> Any:
-    config = settings()
-    if config is None:
-        return None
+    config = SKILL.config
     said = words(event.text)
     chosen = global_option(config, said)
     if chosen is not None:

@@ -461,3 +461,29 @@ class TestFloor:
         second.say("pizza")
         assert first.text("one") == "Please restart your router."
         assert is_transfer_to(second.say("one"), "+4930111")
+
+
+def test_a_transfer_s_caller_id_defaults_to_the_option_name_and_the_target() -> None:
+    config = copy.deepcopy(MENU)
+    config["options"][0]["transfer"] = {"target": "+4930111"}
+    config["escalation"] = {"transfer": {"target": "+4930999"}}
+    built = load(config)
+    assert built is not None
+    billing = built.root.options[0].outcome
+    assert billing is not None and billing.action.to_dict() == {
+        "type": "transfer",
+        "target_phone_number": "+4930111",
+        "caller_id_name": "billing",
+        "caller_id_number": "+4930111",
+    }
+    escalation = built.escalation.action.to_dict()
+    assert (escalation["caller_id_name"], escalation["caller_id_number"]) == ("+4930999", "+4930999")
+    agent = built.global_options[0].outcome.action.to_dict()
+    assert agent["caller_id_name"] == AGENT["caller_id_name"]  # a configured name stays
+
+
+def test_the_configuration_schema_comes_from_the_model() -> None:
+    schema = flask_aiflow_menu.SKILL.schema()
+    assert schema["title"] == "AIFLOW_MENU"
+    option = schema["$defs"]["OptionModel"]
+    assert option["required"] == ["name"] and "menu" in option["properties"]

@@ -139,7 +139,7 @@ class TestConfigured:
 @pytest.mark.parametrize(
     ("config", "message"),
     [
-        ({"prompts": "Hello?"}, "AIFLOW_TIMEOUT[\"prompts\"]: expected a list of prompts, got 'Hello?'"),
+        ({"prompts": "Hello?"}, 'AIFLOW_TIMEOUT["prompts"]: expected a list, got "Hello?" (string)'),
         ({"prompts": [{"txt": "Hi"}]}, "AIFLOW_TIMEOUT[\"prompts\"][0][\"txt\"]: unknown key (did you mean 'text'?)"),
         ({"escalation": {"say": "Hm"}}, 'AIFLOW_TIMEOUT["escalation"]["say"]: unknown key'),
         ({"escalation": {"transfer": {"target": "0800", "caller_id_name": "X"}}},
