@@ -13,10 +13,19 @@ Exactly once, however many workers serve the app: each connection that closes
 remembers when the call's last event was handled (``last_event_at`` in its
 stored record). When the grace period is over, the cleanup takes the call's
 transaction (the store's lock, so with Redis this works across workers and
-hosts) and *claims* the call by marking its record, but only while the record
-still exists, shows no newer event and carries no claim. A call that ended
-meanwhile, came back on another connection (anywhere: its record shows the
-newer event), or was claimed by another closed connection is left alone.
+hosts) and *claims* the call by marking its record, but only while
+
+- the record still exists (no ``session_end`` came meanwhile),
+- it still names this process as the holder of the call's WebSocket
+  (``meta["node"]``, written with every WebSocket event when a relay serves
+  several processes): a call that came back on a connection to another
+  worker is that worker's to watch,
+- this process holds no other open connection for the call,
+- it shows no event newer than the one remembered, and
+- no other closed connection has claimed it.
+
+The claim is written in the same transaction, so of two closed connections
+of one call only one runs the cleanup.
 
 A new connection counts once it has carried an event of the call; one that
 stays silent through the whole grace period is not noticed. A connection
@@ -49,21 +58,24 @@ DISCONNECTED = "disconnected"
 CLAIM = "ending"
 
 
-def watch(state: AiFlowState, session_ids: Iterable[str]) -> None:
+def watch(state: AiFlowState, session_ids: Iterable[str]) -> list[str]:
     """A WebSocket closed while carrying these calls: end each one after the grace period.
 
     Call it where a connection's loop ends, inside the app (or request)
     context, before the connection's calls are forgotten. Does nothing when
-    ``AIFLOW_DISCONNECT_GRACE`` is None or the process is stopping.
+    ``AIFLOW_DISCONNECT_GRACE`` is None or the process is stopping. Returns
+    the calls it watches (those still on record).
     """
     grace = state.settings.disconnect_grace
     if grace is None or shutting_down():
-        return
+        return []
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    watched = []
     for session_id in list(session_ids):
         seen = _last_event_at(state, session_id)
         if seen is _GONE:
             continue
+        watched.append(session_id)
         logger.info(
             "call %s: its WebSocket closed without session_end; ending it in %g s unless it comes back",
             session_id,
@@ -74,6 +86,7 @@ def watch(state: AiFlowState, session_ids: Iterable[str]) -> None:
         timer.name = "aiflow-disconnect"
         timer.daemon = True
         timer.start()
+    return watched
 
 
 _GONE = object()
@@ -113,6 +126,8 @@ def end_if_abandoned(state: AiFlowState, session_id: str, seen: Any) -> bool:
     """
     if state.hub.holds(session_id):
         return _skip(session_id, "a new connection to this process carries it")
+    relay = state.hub.relay
+    here = relay.node if relay is not None else None
     try:
         with state.store.transaction(session_id) as txn:
             try:
@@ -123,6 +138,8 @@ def end_if_abandoned(state: AiFlowState, session_id: str, seen: Any) -> bool:
                 return _skip(session_id, "it has ended meanwhile")
             if record.meta.get(CLAIM):
                 return _skip(session_id, "another closed connection is ending it")
+            if record.meta.get("node") != here:
+                return _skip(session_id, "it came back on a connection to another process")
             if record.meta.get("last_event_at") != seen:
                 return _skip(session_id, "it came back on a new connection")
             record.meta[CLAIM] = DISCONNECTED
