@@ -12,6 +12,7 @@ import signal
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -195,14 +196,20 @@ def exchange(ws: Any, data: dict[str, Any]) -> str:
     return str(reply)
 
 
-def store(redis_url: str) -> RedisStore:
+@contextmanager
+def store(redis_url: str) -> Iterator[RedisStore]:
     """The workers' store, as they see it."""
-    return RedisStore.from_url(redis_url, prefix="disconnect:", lock_ttl=10, lock_wait=5)
+    opened = RedisStore.from_url(redis_url, prefix="disconnect:", lock_ttl=10, lock_wait=5)
+    try:
+        yield opened
+    finally:
+        opened.close()
 
 
 def holder(redis_url: str, session_id: str) -> int:
     """The pid of the worker whose WebSocket carried the call's latest event (from its record)."""
-    record = store(redis_url).load_record(session_id)
+    with store(redis_url) as calls:
+        record = calls.load_record(session_id)
     assert record is not None
     return int(record.meta["node"].split(":")[1])
 
@@ -248,7 +255,8 @@ def test_two_connections_of_a_call_close_on_two_workers_and_it_ends_once(
     assert sorted(line[0] for line in found) == ["call_ended", "session_end"], found
     assert [line[2] for line in found if line[0] == "call_ended"] == [DISCONNECTED]
     assert [line[2] for line in found if line[0] == "session_end"] == ["user_speak"]  # it saw the call's state
-    assert store(redis_url).load(sid) is None and store(redis_url).transcript(sid) == []
+    with store(redis_url) as calls:
+        assert calls.load(sid) is None and calls.transcript(sid) == []
 
 
 def test_a_call_that_comes_back_on_another_worker_is_not_ended(workers: tuple[Server, Path], redis_url: str) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from flask_aiflow import BargeInConfig, Candidate, audio, hangup, hookimpl, speak
+from flask_aiflow import BargeInConfig, Candidate, audio, get_state, hangup, hookimpl, speak
 from flask_aiflow.testing import (
     CallEndedError,
     CallSimulator,
@@ -594,3 +594,69 @@ class TestMisuse:
             CallSimulator(url, secret=SECRET).start_call()
         with pytest.raises(TransportError, match="cannot connect"):
             CallSimulator(url, secret=SECRET, transport="websocket").start_call()
+
+
+# -- without assistant_speak: the built-in skills and the transcript ----------------------------
+
+
+def ivr_app(**config: Any) -> Any:
+    from examples.ivr_app import create_app
+
+    return create_app({"TESTING": True, "AIFLOW_SHARED_SECRET": SECRET, "AIFLOW_DISCONNECT_GRACE": None, **config})
+
+
+def transcript_texts(app: Any, call: Any) -> list[tuple[str, str]]:
+    return [(turn["role"], turn["text"]) for turn in get_state(app).transcript(call.session_id)]
+
+
+IVR_TRANSCRIPT = [
+    ("assistant", "Welcome to AI Flow! How can I help you today? You can say billing, support or sales."),
+    ("assistant", "I didn't hear anything. Please respond. Attempt 1 of 3."),
+    ("caller", "support please"),
+    ("assistant", "Is it about your internet or your phone?"),
+    ("caller", "my router"),
+    ("assistant", "Please restart your router and wait two minutes."),
+]
+
+
+@pytest.mark.parametrize("announced", [True, False], ids=["assistant_speak", "no assistant_speak"])
+@pytest.mark.parametrize("transport", ["webhook", "websocket"])
+def test_the_ivr_example_does_not_need_assistant_speak(transport: str, announced: bool) -> None:
+    app = ivr_app()
+    call = CallSimulator(app, transport=transport, assistant_speak=announced).start_call()
+    assert ("assistant_speak" in types(call.greeting)) is announced
+    call.greeting.expect_speech(containing="Welcome to AI Flow")
+    call.silence().expect_speech(containing="Attempt 1 of 3")
+    call.say("support please").expect_speech(containing="internet or your phone")
+    call.say("my router").expect_speech(containing="restart your router")
+    assert transcript_texts(app, call) == IVR_TRANSCRIPT  # the same with or without assistant_speak
+    call.say("bye").expect_speech(containing="Goodbye")
+    assert not call.ended  # the hang-up follows when the farewell has been spoken
+    ended = call.speech_ends()
+    ended.expect_hangup()
+    assert call.ended
+    call.close()
+
+
+@pytest.mark.parametrize("store", ["memory", "redis"])
+def test_pushed_speech_reaches_the_transcript_once(store: str, request: Any) -> None:
+    """Speech the app answered with is recorded once; speech it pushed comes in through assistant_speak."""
+    config = {"AIFLOW_FALLBACK": None}
+    if store == "redis":
+        config.update(AIFLOW_STATE_STORE=request.getfixturevalue("redis_url"), AIFLOW_REDIS_PREFIX="sim-transcript:")
+    app = make_test_app(frontdesk, **config)
+    try:
+        call = CallSimulator(app, transport="websocket", settle_seconds=0.5).start_call()
+        call.say("push it")
+        assert transcript_texts(app, call) == [
+            ("assistant", frontdesk.GREETING),
+            ("caller", "push it"),
+            ("assistant", "Answered after the push."),
+            # the push, announced by its own assistant_speak (the answer's announcement added nothing)
+            ("assistant", "Pushed while you spoke."),
+        ]
+        call.say("again")
+        assert transcript_texts(app, call)[-2:] == [("caller", "again"), ("assistant", "You said: again")]
+        call.hang_up()
+    finally:
+        get_state(app).store.close()

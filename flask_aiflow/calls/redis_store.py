@@ -41,7 +41,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -125,7 +125,7 @@ class RedisStore(StateStore):
         text = self.client.get(self._key("call", session_id))
         return None if text is None else _text(text)
 
-    def save(self, session_id: str, data: str, ttl: int, *, turn: Turn | None = None, turn_limit: int = 0) -> None:
+    def save(self, session_id: str, data: str, ttl: int, *, turns: Sequence[Turn] = (), turn_limit: int = 0) -> None:
         now = time.time()
         pipe = self.client.pipeline(transaction=True)
         pipe.set(self._key("call", session_id), data, ex=ttl)
@@ -133,8 +133,8 @@ class RedisStore(StateStore):
         pipe.zremrangebyscore(self._live_key, "-inf", now)
         pipe.expire(self._live_key, ttl)
         key = self._key("transcript", session_id)
-        if turn is not None and turn_limit > 0:
-            pipe.rpush(key, json.dumps(turn, separators=(",", ":")))
+        if turns and turn_limit > 0:
+            pipe.rpush(key, *(json.dumps(turn, separators=(",", ":")) for turn in turns))
             pipe.ltrim(key, -turn_limit, -1)
         pipe.expire(key, ttl)  # the transcript lives exactly as long as the record
         pipe.execute()
