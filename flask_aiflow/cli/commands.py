@@ -215,13 +215,13 @@ def _show(turn: Turn, decisions: bool) -> None:
     if turn.dropped:
         click.echo(click.style(f"  (not heard: {turn.dropped})", dim=True))
     for exchange in turn.exchanges:
-        action = exchange.action
-        if action is not None:
+        for action in exchange.actions:  # over a WebSocket: pushes made meanwhile, then the answer
             if action.type == "speak":
                 line = spoken_text(action)  # type: ignore[arg-type]
             else:
                 line = f"[{describe_action(action)}]"
             click.echo(click.style("assistant: ", fg="cyan", bold=True) + line)
+        action = exchange.action
         decision = exchange.decision
         if decisions and decision is not None and (action is not None or decision.failures or decision.candidates):
             click.echo(click.style(f"  {_decision_line(exchange.event['type'], decision)}", dim=True))
