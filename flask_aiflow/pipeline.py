@@ -34,7 +34,7 @@ from time import perf_counter
 from typing import Any
 
 from flask_aiflow.protocol.actions import Action, InvalidActionError, Speak, action_from_dict
-from flask_aiflow.calls.call import SAID, Call, TranscriptSource, announced_before, speech_turns, transcript_turn
+from flask_aiflow.calls.call import Call, TranscriptSource, speech_turns, transcript_turn, unrecorded
 from flask_aiflow.skills.candidates import FLOOR, Candidate
 from flask_aiflow.skills import pool as skillpool
 from flask_aiflow.config import Settings
@@ -118,9 +118,7 @@ class Dispatcher:
         try:
             with self.store.transaction(session_id) as txn:
                 record = self._load(txn, event, decision)
-                if announced_before(turn, record):
-                    turn = None  # recorded from the speak action that caused it
-                    del record.meta[SAID]
+                turn = unrecorded(turn, record)  # an assistant_speak of an answer already recorded adds nothing
                 if record.floor is not None:  # saves a call on most events
                     self._drop_stale_floor(record, decision)
                 transcript = TranscriptSource(self.store, session_id, turn, self.settings.transcript_limit)

@@ -51,9 +51,8 @@ def speech_turns(turn: Turn | None, record: CallRecord, answer: Action | None) -
     transcript is whole even when the service omits ``assistant_speak``
     (the reference: "may be omitted for some TTS models"). An
     ``assistant_speak`` adds a turn only for speech not recorded that way
-    (an action pushed with ``send()``); the caller must have dropped the
-    event's own turn when it is the speech just recorded
-    (:func:`announced_before`).
+    (an action pushed with ``send()``): pass its turn through
+    :func:`unrecorded` first.
     """
     turns = [turn] if turn is not None else []
     if turn is not None and turn["role"] == "caller":
@@ -66,9 +65,13 @@ def speech_turns(turn: Turn | None, record: CallRecord, answer: Action | None) -
     return turns
 
 
-def announced_before(turn: Turn | None, record: CallRecord) -> bool:
-    """True when ``turn`` (of an ``assistant_speak``) is the speech recorded from the app's last answer."""
-    return turn is not None and turn["role"] == "assistant" and record.meta.get(SAID) == turn["text"]
+def unrecorded(turn: Turn | None, record: CallRecord) -> Turn | None:
+    """``turn``, the event's own, or None when it is an ``assistant_speak`` of the speech already
+    recorded from the app's last answer (which is then no longer awaited)."""
+    if turn is not None and turn["role"] == "assistant" and record.meta.get(SAID) == turn["text"]:
+        del record.meta[SAID]
+        return None
+    return turn
 
 
 def _spoken(text: str | None, ssml: str | None) -> str:
