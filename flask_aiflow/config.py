@@ -78,6 +78,11 @@ DEFAULTS: dict[str, Any] = {
     "AIFLOW_TRANSCRIPT_LIMIT": 50,
     # Seconds send() waits for the process holding a call's WebSocket to confirm.
     "AIFLOW_PUSH_TIMEOUT": 2.0,
+    # Seconds a call whose WebSocket closed without session_end may take to
+    # come back on a new connection before it is ended as if session_end had
+    # arrived (skills' aiflow_session_end, state removed, call_ended with
+    # reason "disconnected"); None never ends it (the state TTL expires it).
+    "AIFLOW_DISCONNECT_GRACE": 30.0,
     # Serve the browser console (development only: refused unless the app is
     # in debug or testing mode or AIFLOW_CONSOLE_ALLOW_PRODUCTION is set).
     "AIFLOW_CONSOLE": False,
@@ -157,6 +162,8 @@ class Settings:
     lock_wait: float = 0.8
     transcript_limit: int = 50
     push_timeout: float = 2.0
+    #: seconds, or None: see ``AIFLOW_DISCONNECT_GRACE``
+    disconnect_grace: float | None = 30.0
 
 
 def _names(key: str, value: Any) -> tuple[str, ...]:
@@ -327,6 +334,7 @@ def load_settings(config: Mapping[str, Any]) -> Settings:
         lock_wait=_lock_wait(config["AIFLOW_LOCK_WAIT"], config["AIFLOW_EVENT_BUDGET_MS"]),
         transcript_limit=_transcript_limit(config["AIFLOW_TRANSCRIPT_LIMIT"]),
         push_timeout=_seconds("AIFLOW_PUSH_TIMEOUT", config["AIFLOW_PUSH_TIMEOUT"]),
+        disconnect_grace=_optional_seconds("AIFLOW_DISCONNECT_GRACE", config["AIFLOW_DISCONNECT_GRACE"]),
     )
 
 

@@ -63,19 +63,25 @@ class AiFlowState:
             self._openapi_json = json.dumps(document, indent=1)
         return self._openapi_json
 
-    def handle(self, event: Event, transport: str, route: str | None = None) -> Decision:
+    def handle(
+        self, event: Event, transport: str, route: str | None = None, *, end_reason: str = "session_end"
+    ) -> Decision:
         """Dispatch one event and tell the world (signals, debug log).
 
         Must run inside an app context; the app is the signals' sender. Log
         lines written meanwhile carry the call's session id.
+
+        :param end_reason: for a ``session_end``, why the call ended, as
+            ``call_ended`` reports it: ``"session_end"`` (the service sent
+            it) or ``"disconnected"`` (:mod:`flask_aiflow.calls.disconnect`).
         """
         token = session_id_var.set(event.session.id)
         try:
-            return self._handle(event, transport, route)
+            return self._handle(event, transport, route, end_reason)
         finally:
             session_id_var.reset(token)
 
-    def _handle(self, event: Event, transport: str, route: str | None) -> Decision:
+    def _handle(self, event: Event, transport: str, route: str | None, end_reason: str = "session_end") -> Decision:
         # Each send is guarded by ``receivers``, as blinker suggests: with
         # nobody listening, a signal then costs nothing per event.
         app = current_app._get_current_object()  # type: ignore[attr-defined]
@@ -93,7 +99,7 @@ class AiFlowState:
         elif signals.no_action.receivers:
             signals.no_action.send(app, event=event, decision=decision)
         if isinstance(event, SessionEnd) and signals.call_ended.receivers:
-            signals.call_ended.send(app, event=event, session=event.session)
+            signals.call_ended.send(app, event=event, session=event.session, reason=end_reason)
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug("call %s: decision %s", event.session.id, decision.summary())
         return decision
@@ -163,7 +169,8 @@ class AiFlow:
     metrics), ``AIFLOW_MASK_PHONE_NUMBERS`` (mask phone numbers in logs),
     ``AIFLOW_STATE_STORE``, ``AIFLOW_REDIS_PREFIX``, ``AIFLOW_LOCK_TIMEOUT``,
     ``AIFLOW_LOCK_WAIT``, ``AIFLOW_TRANSCRIPT_LIMIT``, ``AIFLOW_PUSH_TIMEOUT``,
-    ``AIFLOW_CONSOLE``, ``AIFLOW_CONSOLE_PATH``,
+    ``AIFLOW_DISCONNECT_GRACE`` (when a call whose WebSocket closed without
+    ``session_end`` is ended), ``AIFLOW_CONSOLE``, ``AIFLOW_CONSOLE_PATH``,
     ``AIFLOW_CONSOLE_ALLOW_PRODUCTION``.
     """
 

@@ -34,7 +34,7 @@ from time import perf_counter
 from typing import Any
 
 from flask_aiflow.protocol.actions import Action, InvalidActionError, Speak, action_from_dict
-from flask_aiflow.calls.call import Call, TranscriptSource, transcript_turn
+from flask_aiflow.calls.call import Call, TranscriptSource, speech_turns, transcript_turn, unrecorded
 from flask_aiflow.skills.candidates import FLOOR, Candidate
 from flask_aiflow.skills import pool as skillpool
 from flask_aiflow.config import Settings
@@ -118,6 +118,7 @@ class Dispatcher:
         try:
             with self.store.transaction(session_id) as txn:
                 record = self._load(txn, event, decision)
+                turn = unrecorded(turn, record)  # an assistant_speak of an answer already recorded adds nothing
                 if record.floor is not None:  # saves a call on most events
                     self._drop_stale_floor(record, decision)
                 transcript = TranscriptSource(self.store, session_id, turn, self.settings.transcript_limit)
@@ -134,7 +135,8 @@ class Dispatcher:
                     )
                 self._decide(event, runs, record, decision)
                 self._commit(event, runs, record, decision, unfinished)
-                self._persist(txn, event, record, transport, route, turn)
+                turns = speech_turns(turn, record, decision.action) if self.settings.transcript_limit else []
+                self._persist(txn, event, record, transport, route, turns)
         finally:
             if token is not None:
                 session_id_var.reset(token)
@@ -266,7 +268,7 @@ class Dispatcher:
         )
 
     def _persist(
-        self, txn: CallTransaction, event: Event, record: CallRecord, transport: str, route: str | None, turn: Turn | None
+        self, txn: CallTransaction, event: Event, record: CallRecord, transport: str, route: str | None, turns: list[Turn]
     ) -> None:
         if isinstance(event, SessionEnd):
             txn.delete()
@@ -279,7 +281,7 @@ class Dispatcher:
             meta["node"] = route
         elif "node" in meta:
             del meta["node"]
-        txn.save(record, self.settings.state_ttl, turn=turn, turn_limit=self.settings.transcript_limit)
+        txn.save(record, self.settings.state_ttl, turns=turns, turn_limit=self.settings.transcript_limit)
 
     # -- asking the skills ---------------------------------------------------
 

@@ -19,7 +19,9 @@ action_chosen      ``event``, ``action``, ``decision``
 no_action          ``event``, ``decision``
 skill_failed       ``event``, ``skill``, ``failure``
 call_started       ``event``, ``session``
-call_ended         ``event``, ``session``
+call_ended         ``event``, ``session``, ``reason`` (``"session_end"``, or
+                   ``"disconnected"`` for a call whose WebSocket closed without
+                   one, ended after ``AIFLOW_DISCONNECT_GRACE``)
 =================  ============================================================
 """
 

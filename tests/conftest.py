@@ -53,6 +53,9 @@ def make_app(*skills: Any, aiflow: AiFlow | None = None, **config: Any) -> Flask
         TESTING=True,
         AIFLOW_SHARED_SECRET=SECRET,
         AIFLOW_LOAD_ENTRY_POINTS=False,
+        # a call a test leaves open must not end in a later test; the tests
+        # of the disconnect cleanup set a grace period of their own
+        AIFLOW_DISCONNECT_GRACE=None,
     )
     app.config.update(config)
     (aiflow or AiFlow(skills=skills)).init_app(app)

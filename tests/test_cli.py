@@ -295,7 +295,7 @@ class TestCall:
         assert result.exit_code == 0, result.output
         out = result.output
         assert "assistant: Welcome to the front desk. How can I help?" in out
-        assert "(not heard: barge-in needs at least 5 characters, the caller said 4" in out
+        assert "(not heard: barge-in needs more than 5 characters (whitespace not counted), the caller said 4" in out
         assert "(not heard: barge-in is allowed only after 500 ms, the caller spoke after 100 ms" in out
         assert "(the caller stayed silent for 5 s: user_input_timeout)" in out
         assert "assistant: Are you still there?" in out

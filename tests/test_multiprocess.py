@@ -118,19 +118,22 @@ def redis_workers(any_redis_url: str, tmp_path_factory: Any) -> Iterator[Server]
 
 def test_the_reference_call_is_what_the_skills_say(reference: list[Any]) -> None:
     texts = [action["text"] if action and action["type"] == "speak" else (action or {}).get("type") for _, action in reference]
+    # The transcript holds what the app said (its speak answers) and what the
+    # caller said; an assistant_speak adds a turn only for speech not recorded
+    # from an answer (here "Turn 1", whose text differs from the answer's).
     assert texts == [
         "Welcome. Say something.",
         None,
         None,
         "Are you still there? (1 of 3)",
         "Are you still there? (2 of 3)",
-        "Turn 1: you said one. 2 turns so far.",
+        "Turn 1: you said one. 4 turns so far.",
         None,
-        "Turn 2: you said two. 4 turns so far.",
+        "Turn 2: you said two. 7 turns so far.",
         None,
         "Are you still there? (1 of 3)",
         "Are you still there? (2 of 3)",
-        "Turn 3: you said three. 5 turns so far.",
+        "Turn 3: you said three. 11 turns so far.",
         "Are you still there? (1 of 3)",
         "Are you still there? (2 of 3)",
         "I hear nothing. Goodbye.",

@@ -79,7 +79,7 @@ class TestContract:
     def test_transcript_is_bounded_and_goes_with_the_call(self, make_store: StoreFactory) -> None:
         store = make_store()
         for number in range(7):
-            store.save("c1", record(), 60, turn={"n": number}, turn_limit=3)
+            store.save("c1", record(), 60, turns=[{"n": number}], turn_limit=3)
         store.save("c1", record(), 60)  # an event without a turn keeps the transcript
         assert store.transcript("c1") == [{"n": 4}, {"n": 5}, {"n": 6}]
         assert store.transcript("other") == []
@@ -155,7 +155,7 @@ class TestMemoryExpiry:
     def test_records_expire_after_the_ttl_and_saves_refresh_it(self) -> None:
         now = [1000.0]
         store = MemoryStore(clock=lambda: now[0])
-        store.save("c1", record(v="x"), 10, turn={"n": 1}, turn_limit=5)
+        store.save("c1", record(v="x"), 10, turns=[{"n": 1}], turn_limit=5)
         now[0] += 9
         store.save("c1", record(v="y"), 10)  # refreshed: lives 10 s from now
         now[0] += 9
@@ -176,7 +176,7 @@ class TestRedis:
 
     def test_keys_are_prefixed_hash_tagged_and_expire_with_the_ttl_refreshed_on_every_save(self, store: Any) -> None:
         client, prefix = store.client, store.prefix
-        store.save("c1", record(), 100, turn={"n": 1}, turn_limit=5)
+        store.save("c1", record(), 100, turns=[{"n": 1}], turn_limit=5)
         call = f"{prefix}{{c1}}:"
         live = store.live_key("c1")
         assert set(client.keys(f"{prefix}*")) == {f"{call}call", f"{call}transcript", f"{call}listed", live}

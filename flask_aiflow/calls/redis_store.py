@@ -144,7 +144,7 @@ class _Write:
     mode: str
     record: str = ""
     ttl: int = 0
-    turn: str = ""
+    turns: tuple[str, ...] = ()
     turn_limit: int = 0
 
 
@@ -170,9 +170,8 @@ class RedisTransaction(CallTransaction):
             return None
         return _parse(self.text)
 
-    def save(self, record: CallRecord, ttl: int, *, turn: Turn | None = None, turn_limit: int = 0) -> None:
-        turn_text = json.dumps(turn, separators=(",", ":")) if turn is not None and turn_limit > 0 else ""
-        self.write = _Write("save", record.dumps(), ttl, turn_text, turn_limit)
+    def save(self, record: CallRecord, ttl: int, *, turns: Sequence[Turn] = (), turn_limit: int = 0) -> None:
+        self.write = _Write("save", record.dumps(), ttl, _turn_texts(turns, turn_limit), turn_limit)
 
     def delete(self) -> None:
         self.write = _Write("delete")
@@ -311,7 +310,7 @@ class RedisStore(StateStore):
                 listed: float | None) -> bool:
         """Carry out the write (if any) and release the lock; False when the lock was lost."""
         if write is None:
-            return bool(self._leave(keys.leave(), [token, "release", "", 0, "", 0, "", self._lock_ms]))
+            return bool(self._leave(keys.leave(), [token, "release", "", 0, 0, "", self._lock_ms]))
         return self._write(session_id, keys, token, write, listed)
 
     def _write(self, session_id: str, keys: CallKeys, token: str, write: _Write, listed: float | None) -> bool:
@@ -327,7 +326,7 @@ class RedisStore(StateStore):
             stamp = repr(until)
             index.append(("zadd", (live, {session_id: until})))
             index.append(("zremrangebyscore", (live, "-inf", now)))
-        args = [token, write.mode, write.record, write.ttl, write.turn, write.turn_limit, stamp, self._lock_ms]
+        args = [token, write.mode, write.record, write.ttl, write.turn_limit, stamp, self._lock_ms, *write.turns]
         if not index:
             return bool(self._leave(keys.leave(), args))
         pipe = self.client.pipeline(transaction=False)
@@ -371,10 +370,10 @@ class RedisStore(StateStore):
             text = self.client.get(self.keys(session_id).record)
         return None if text is None else _text(text)
 
-    def save(self, session_id: str, data: str, ttl: int, *, turn: Turn | None = None, turn_limit: int = 0) -> None:
-        turn_text = json.dumps(turn, separators=(",", ":")) if turn is not None and turn_limit > 0 else ""
+    def save(self, session_id: str, data: str, ttl: int, *, turns: Sequence[Turn] = (), turn_limit: int = 0) -> None:
         with _unavailable(session_id):
-            self._write(session_id, self.keys(session_id), "", _Write("save", data, ttl, turn_text, turn_limit), None)
+            write = _Write("save", data, ttl, _turn_texts(turns, turn_limit), turn_limit)
+            self._write(session_id, self.keys(session_id), "", write, None)
 
     def delete(self, session_id: str) -> None:
         with _unavailable(session_id):
@@ -430,6 +429,13 @@ def _unavailable(session_id: str) -> Iterator[None]:
         yield
     except UNAVAILABLE as exc:
         raise StoreUnavailable(f"call {session_id}: the state store cannot be reached ({exc})") from exc
+
+
+def _turn_texts(turns: Sequence[Turn], turn_limit: int) -> tuple[str, ...]:
+    """Transcript turns as the JSON texts the transcript list holds (none when it keeps none)."""
+    if turn_limit <= 0:
+        return ()
+    return tuple(json.dumps(turn, separators=(",", ":")) for turn in turns)
 
 
 def _text(value: str | bytes) -> str:

@@ -26,7 +26,7 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -116,9 +116,9 @@ class CallTransaction:
         """
         return self.store.load_record(self.session_id)
 
-    def save(self, record: CallRecord, ttl: int, *, turn: Turn | None = None, turn_limit: int = 0) -> None:
-        """Keep the record (and append a transcript turn) for ``ttl`` seconds."""
-        self.store.save_record(self.session_id, record, ttl, turn=turn, turn_limit=turn_limit)
+    def save(self, record: CallRecord, ttl: int, *, turns: Sequence[Turn] = (), turn_limit: int = 0) -> None:
+        """Keep the record (and append transcript turns) for ``ttl`` seconds."""
+        self.store.save_record(self.session_id, record, ttl, turns=turns, turn_limit=turn_limit)
 
     def delete(self) -> None:
         """Forget the call: its ``session_end`` arrived."""
@@ -151,10 +151,10 @@ class StateStore(ABC):
         """The stored record text, or None for an unknown or expired call."""
 
     @abstractmethod
-    def save(self, session_id: str, data: str, ttl: int, *, turn: Turn | None = None, turn_limit: int = 0) -> None:
+    def save(self, session_id: str, data: str, ttl: int, *, turns: Sequence[Turn] = (), turn_limit: int = 0) -> None:
         """Store a call's record text for ``ttl`` seconds.
 
-        :param turn: a transcript turn (a JSON-safe dict, never changed
+        :param turns: transcript turns (JSON-safe dicts, never changed
             afterwards) to append in the same write; the call's transcript
             then keeps its last ``turn_limit`` turns and expires with the
             record.
@@ -200,10 +200,10 @@ class StateStore(ABC):
             raise ValueError(f"malformed call record: {exc!r}") from None
 
     def save_record(
-        self, session_id: str, record: CallRecord, ttl: int, *, turn: Turn | None = None, turn_limit: int = 0
+        self, session_id: str, record: CallRecord, ttl: int, *, turns: Sequence[Turn] = (), turn_limit: int = 0
     ) -> None:
-        """Store a call's record (and a transcript turn, as :meth:`save`); stores that keep objects may override this."""
-        self.save(session_id, record.dumps(), ttl, turn=turn, turn_limit=turn_limit)
+        """Store a call's record (and transcript turns, as :meth:`save`); stores that keep objects may override this."""
+        self.save(session_id, record.dumps(), ttl, turns=turns, turn_limit=turn_limit)
 
     def ping(self) -> bool:
         """True when the store can be reached (for the health route)."""
@@ -261,23 +261,23 @@ class MemoryStore(StateStore):
         record = self._get(session_id)
         return None if record is None else record.dumps()
 
-    def save(self, session_id: str, data: str, ttl: int, *, turn: Turn | None = None, turn_limit: int = 0) -> None:
-        self.save_record(session_id, CallRecord.loads(data), ttl, turn=turn, turn_limit=turn_limit)
+    def save(self, session_id: str, data: str, ttl: int, *, turns: Sequence[Turn] = (), turn_limit: int = 0) -> None:
+        self.save_record(session_id, CallRecord.loads(data), ttl, turns=turns, turn_limit=turn_limit)
 
     def load_record(self, session_id: str) -> CallRecord | None:
         record = self._get(session_id)
         return None if record is None else record.copy()
 
     def save_record(
-        self, session_id: str, record: CallRecord, ttl: int, *, turn: Turn | None = None, turn_limit: int = 0
+        self, session_id: str, record: CallRecord, ttl: int, *, turns: Sequence[Turn] = (), turn_limit: int = 0
     ) -> None:
         entry = self._records.get(session_id)
-        turns = entry[2] if entry is not None else None
-        if turn is not None and turn_limit > 0:
-            if turns is None or turns.maxlen != turn_limit:
-                turns = deque(turns or (), maxlen=turn_limit)
-            turns.append(turn)
-        self._records[session_id] = (record, self._clock() + ttl, turns)
+        kept = entry[2] if entry is not None else None
+        if turns and turn_limit > 0:
+            if kept is None or kept.maxlen != turn_limit:
+                kept = deque(kept or (), maxlen=turn_limit)
+            kept.extend(turns)
+        self._records[session_id] = (record, self._clock() + ttl, kept)
         self._saves += 1
         if self._saves % self.SWEEP_EVERY == 0:
             self.sweep()

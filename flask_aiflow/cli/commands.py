@@ -251,15 +251,14 @@ def _show(turn: Turn, decisions: bool) -> None:
     if turn.dropped:
         click.echo(click.style(f"  (not heard: {turn.dropped})", dim=True))
     for exchange in turn.exchanges:
-        action = exchange.action
-        if action is not None:
-            if action.type == "speak":
-                line = spoken_text(action)  # type: ignore[arg-type]
+        for sent in exchange.actions:  # over a WebSocket: pushes made meanwhile, then the answer
+            if sent.type == "speak":
+                line = spoken_text(sent)  # type: ignore[arg-type]
             else:
-                line = f"[{describe_action(action)}]"
+                line = f"[{describe_action(sent)}]"
             click.echo(click.style("assistant: ", fg="cyan", bold=True) + line)
         decision = exchange.decision
-        if decisions and decision is not None and (action is not None or decision.failures or decision.candidates):
+        if decisions and decision is not None and (exchange.actions or decision.failures or decision.candidates):
             click.echo(click.style(f"  {_decision_line(exchange.event['type'], decision)}", dim=True))
             for failure in decision.failures:
                 click.echo(click.style(f"  ! {failure.skill} {failure.kind}: {failure.message}", fg="red"))

@@ -26,13 +26,22 @@ def make_test_app(*skills: Any, **config: Any) -> Flask:
     prove that a package's skill is discovered). No other installed skill
     is enabled. ``config`` sets any Flask or ``AIFLOW_*`` key.
 
+    A test app does not end calls whose WebSocket closed without
+    ``session_end`` (``AIFLOW_DISCONNECT_GRACE`` is None unless given), so
+    that a call one test leaves open never ends during a later one.
+
     :raises LookupError: a named skill is not installed.
     :raises SkillError: a named skill is installed but failed to load or start.
     """
     names = [skill for skill in skills if isinstance(skill, str)]
     objects = [skill for skill in skills if not isinstance(skill, str)]
     app = Flask(f"aiflow_test_app_{next(_counter)}")
-    app.config.update(TESTING=True, AIFLOW_SHARED_SECRET=TEST_SECRET, AIFLOW_LOAD_ENTRY_POINTS=bool(names))
+    app.config.update(
+        TESTING=True,
+        AIFLOW_SHARED_SECRET=TEST_SECRET,
+        AIFLOW_LOAD_ENTRY_POINTS=bool(names),
+        AIFLOW_DISCONNECT_GRACE=None,
+    )
     if names:
         app.config["AIFLOW_SKILLS"] = names
     app.config.update(config)
