@@ -34,7 +34,10 @@ class Gates:
         self.directory = directory
 
     def open(self, name: str, content: str = "ok") -> None:
-        (self.directory / name).write_text(content)
+        """Open the gate at once with its content (written aside, then renamed into place)."""
+        aside = self.directory / f".{name}.tmp"
+        aside.write_text(content)
+        aside.rename(self.directory / name)
 
     def closed(self, name: str) -> bool:
         return (self.directory / f"{name}-closed").exists()

@@ -52,7 +52,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from queue import SimpleQueue
 from time import monotonic, perf_counter
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -184,8 +184,7 @@ class Deferrals:
         self.hub = hub
         self._jobs: dict[str, Job] = {}
         self._jobs_changed = threading.Condition()
-        self._pool: ThreadPoolExecutor | None = None
-        self._pool_pid = -1
+        work_pool(settings.deferred_workers)  # started now, not in the first slow event
 
     # -- the pipeline's side ---------------------------------------------------------
 
@@ -331,7 +330,7 @@ class Deferrals:
         if inline:
             job._inline_wanted = True
         context = contextvars.copy_context()
-        self._executor().submit(context.run, self._execute, job)
+        work_pool(self.settings.deferred_workers).submit(lambda: context.run(self._execute, job))
         _clock().schedule(job.deadline_mono, lambda: self._expire(job))
         decision.notes.append(
             f"deferred: {winner.skill} started work ({winner.reason or 'no reason given'}), deadline {deadline:g} s"
@@ -370,13 +369,6 @@ class Deferrals:
         return dataclasses.replace(action, user_input_timeout_seconds=poll)
 
     # -- running work (pool threads) -------------------------------------------------------
-
-    def _executor(self) -> ThreadPoolExecutor:
-        pid = os.getpid()
-        if self._pool is None or self._pool_pid != pid:  # threads do not survive fork()
-            self._pool = ThreadPoolExecutor(self.settings.deferred_workers, thread_name_prefix="aiflow-deferred")
-            self._pool_pid = pid
-        return self._pool
 
     def _execute(self, job: Job) -> None:
         try:
@@ -651,6 +643,40 @@ def _send_done(app: Flask | None, session_id: str, skill: str, outcome: str, sec
         )
 
 
+class WorkPool:
+    """Threads (greenlets under gevent) taking work from one queue; one pool per process.
+
+    The threads start when an app is initialised (in a forked worker: on its
+    first slow work), never while an event hands work over: starting a
+    thread waits until it runs, and under gevent that wait is a trip through
+    every busy greenlet of the process (measured: up to a second under load
+    with :class:`concurrent.futures.ThreadPoolExecutor`, which starts threads
+    on demand). Work beyond the pool's size waits in the queue, within its
+    deadline.
+    """
+
+    def __init__(self) -> None:
+        self._queue: SimpleQueue[Callable[[], None]] = SimpleQueue()
+        self.size = 0
+
+    def grow(self, size: int) -> None:
+        """Have at least ``size`` threads."""
+        while self.size < size:
+            self.size += 1
+            threading.Thread(target=self._work, name=f"aiflow-deferred-{self.size}", daemon=True).start()
+
+    def submit(self, work: Callable[[], None]) -> None:
+        self._queue.put(work)
+
+    def _work(self) -> None:
+        while True:
+            work = self._queue.get()
+            try:
+                work()
+            except Exception:  # noqa: BLE001 - a pool thread outlives any work
+                logger.exception("deferred work failed")
+
+
 class _Clock:
     """One thread per process that calls each scheduled callback at its time (deadlines)."""
 
@@ -686,8 +712,22 @@ class _Clock:
                 logger.exception("a deferred deadline failed")
 
 
+_the_pool: WorkPool | None = None
 _the_clock: _Clock | None = None
 _clock_lock = threading.Lock()
+
+
+def work_pool(size: int) -> WorkPool:
+    """This process's pool, with at least ``size`` threads (the largest ``AIFLOW_DEFERRED_WORKERS`` asked)."""
+    global _the_pool
+    pool = _the_pool
+    if pool is None or pool.size < size:
+        with _clock_lock:
+            if _the_pool is None:
+                _the_pool = WorkPool()
+            _the_pool.grow(size)
+            pool = _the_pool
+    return pool
 
 
 def _clock() -> _Clock:
@@ -700,8 +740,11 @@ def _clock() -> _Clock:
 
 
 def _forget_clock() -> None:
-    global _the_clock, _clock_lock
+    # Threads do not survive fork(): a child (a gunicorn worker forked from a
+    # preloading master) starts its own pool and clock.
+    global _the_clock, _the_pool, _clock_lock
     _the_clock = None
+    _the_pool = None
     _clock_lock = threading.Lock()
 
 
