@@ -11,7 +11,8 @@ Each call repeats a 4-second cycle (the calls' cycles are staggered):
 
 Prints one JSON object: latencies of the other events, of the fillers, the
 time from a question to its pushed answer, and how many answers arrived per
-question (exactly one each is right).
+question (exactly one each is right). The first cycle, while the calls
+connect, is not measured.
 """
 
 from __future__ import annotations
@@ -42,7 +43,9 @@ class Totals:
         self.errors: dict[str, int] = {}
 
 
-async def call(url: str, secret: str, slow: bool, offset: float, until: float, totals: Totals) -> None:
+async def call(
+    url: str, secret: str, slow: bool, offset: float, measure_from: float, until: float, totals: Totals
+) -> None:
     session_id = uuid.uuid4().hex
     async with websockets.connect(url, additional_headers={"X-API-TOKEN": secret}, max_size=None) as ws:
         await ws.send(message("session_start", session_id))
@@ -54,11 +57,12 @@ async def call(url: str, secret: str, slow: bool, offset: float, until: float, t
                 text = json.loads(raw).get("text", "")
                 if text.startswith("You said"):
                     started = sent.pop("other", None)
-                    if started is not None:
+                    if started is not None and started >= measure_from:
                         totals.other_ms.append((now - started) * 1000)
                 elif text.startswith("One moment"):
-                    totals.filler_ms.append((now - sent["question"]) * 1000)
-                elif text.startswith("Your order"):
+                    if sent["question"] >= measure_from:
+                        totals.filler_ms.append((now - sent["question"]) * 1000)
+                elif text.startswith("Your order") and sent["question"] >= measure_from:
                     totals.answers += 1
                     totals.answer_s.append(now - sent["question"])
 
@@ -69,7 +73,7 @@ async def call(url: str, secret: str, slow: bool, offset: float, until: float, t
             slot = step % 4
             if slot == 0:
                 sent["question"] = time.perf_counter()
-                if slow:
+                if slow and sent["question"] >= measure_from:
                     totals.questions += 1
                 text = "order status" if slow else "hello there"
                 await ws.send(message("user_speak", session_id, text=text))
@@ -80,15 +84,27 @@ async def call(url: str, secret: str, slow: bool, offset: float, until: float, t
                 await ws.send(message("user_speak", session_id, text="hello" if slot == 2 else "hello again"))
             step += 1
             await asyncio.sleep(1.0)
-        await asyncio.sleep(0.2)
+        # the last question's filler ends, and its answer (if any) arrives
+        await ws.send(message("assistant_speech_ended", session_id))
+        await asyncio.sleep(ANSWER_GRACE)
         await ws.send(message("session_end", session_id))
         reader.cancel()
 
 
+#: Seconds of the first cycle, not measured: the calls connect meanwhile.
+WARM_UP = 4.0
+#: Seconds to wait for the last answers at the end.
+ANSWER_GRACE = 3.0
+
+
 async def main(url: str, secret: str, calls: int, seconds: float, slow: bool) -> Totals:
     totals = Totals()
-    until = time.perf_counter() + 4.0 + seconds
-    tasks = [asyncio.create_task(call(url, secret, slow, 4.0 * index / calls, until, totals)) for index in range(calls)]
+    measure_from = time.perf_counter() + WARM_UP
+    until = measure_from + seconds
+    tasks = [
+        asyncio.create_task(call(url, secret, slow, WARM_UP * index / calls, measure_from, until, totals))
+        for index in range(calls)
+    ]
     for result in await asyncio.gather(*tasks, return_exceptions=True):
         if isinstance(result, BaseException):
             key = f"{type(result).__name__}: {result}"[:120]
