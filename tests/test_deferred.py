@@ -397,3 +397,26 @@ def test_a_losing_deferred_never_starts_its_work(gates: Gates) -> None:
     settle(app)
     assert not started.is_set()
     assert get_state(app).deferrals.running == 0
+
+
+def test_without_filler_a_stream_answers_with_its_first_sentence_and_pushes_the_rest(gates: Gates) -> None:
+    from flask_aiflow import hookimpl
+
+    class Teller:
+        AIFLOW_NAME = "teller"
+
+        @hookimpl
+        def aiflow_user_speak(self, event: Any) -> Any:
+            def sentences() -> Iterator[str]:
+                yield "First."
+                yield "Second."
+
+            return Deferred(work=sentences)
+
+    app = make_app(Teller())
+    call = CallSimulator(app, transport="websocket").start_call()
+    assert call.say("tell me").spoken == ["First."]
+    settle(app)
+    assert call.speech_ends().spoken == ["Second."]
+    assert call.speech_ends().spoken == []
+    call.hang_up()

@@ -345,6 +345,7 @@ class Deferrals:
                 entry["queue"] = [a.to_dict() for a in actions[1:]]
                 entry["said"] = 1
                 entry["finished"] = finished
+                entry["deadline_at"] = time.time() + deadline
                 if finished:
                     entry["outcome"] = ANSWERED
                 decision.notes.append(f"deferred: {winner.skill} answered within the event budget")
@@ -456,6 +457,9 @@ class Deferrals:
         if actions and job.offer_inline(actions, finished):
             if finished:
                 self._finished(job, ANSWERED)
+            else:  # a stream: its next item has a deadline of its own
+                job.deadline_mono = monotonic() + job.deadline
+                _clock().schedule(job.deadline_mono, lambda: self._expire(job))
             return True
         kept = self._update(job, lambda entry, record: self._store_answers(job, entry, record, actions, finished))
         if kept and finished:
