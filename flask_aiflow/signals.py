@@ -22,7 +22,15 @@ call_started       ``event``, ``session``
 call_ended         ``event``, ``session``, ``reason`` (``"session_end"``, or
                    ``"disconnected"`` for a call whose WebSocket closed without
                    one, ended after ``AIFLOW_DISCONNECT_GRACE``)
+deferred_done      ``session_id``, ``skill``, ``outcome``, ``seconds``, ``message``
 =================  ============================================================
+
+``deferred_done`` reports how slow work (a skill's ``Deferred``) ended:
+``outcome`` is ``answered``, ``raised``, ``timeout`` (missed its deadline),
+``empty`` (nothing to say), ``invalid`` (not an answer), ``dropped`` (a newer
+caller turn made it stale) or ``ended`` (the call ended first); ``seconds``
+since it started. It is sent from whichever thread learns the outcome (a
+worker of the pool, the deadline clock, or the one handling an event).
 """
 
 from __future__ import annotations
@@ -39,3 +47,4 @@ no_action = aiflow_signals.signal("no-action")
 skill_failed = aiflow_signals.signal("skill-failed")
 call_started = aiflow_signals.signal("call-started")
 call_ended = aiflow_signals.signal("call-ended")
+deferred_done = aiflow_signals.signal("deferred-done")
