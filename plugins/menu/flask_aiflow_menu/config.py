@@ -48,6 +48,9 @@ DEFAULTS: dict[str, Any] = {
     "retries": 2,
     "escalation": {"hangup": "Sorry, I could not understand you. Goodbye!"},
     "global_options": [],
+    # Take the caller's reply to the root prompt even when another skill said
+    # it (the LLM skill handing the caller back): see skill.py.
+    "reopen_after_prompt": False,
 }
 
 _VOICE_KEYS = ("tts", "barge_in", "user_input_timeout_seconds")
@@ -118,6 +121,7 @@ class MenuConfig:
     retries: int
     escalation: Outcome
     global_options: tuple[GlobalOption, ...]
+    reopen_after_prompt: bool = False
 
     def menu_at(self, path: Any) -> tuple[Menu, tuple[int, ...]]:
         """The menu reached by following option indexes from the root.
@@ -204,6 +208,7 @@ class _Parser:
             retries=expect_int(config["retries"], path / "retries", minimum=0),
             escalation=escalation,
             global_options=global_options,
+            reopen_after_prompt=expect_bool(config["reopen_after_prompt"], path / "reopen_after_prompt"),
         )
 
     @staticmethod
