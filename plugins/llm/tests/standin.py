@@ -64,7 +64,9 @@ class StandIn:
         self._script: queue.SimpleQueue[Reply] = queue.SimpleQueue()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="llm-standin", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, name="llm-standin", daemon=True
+        )
         #: set when a request has been received (tests wait on it with a deadline)
         self.received = threading.Event()
         #: per request, the time its first chunk was written (time.perf_counter)
