@@ -17,7 +17,7 @@ from flask_aiflow.protocol.actions import (
     transfer,
 )
 from flask_aiflow.calls.call import Call, Floor
-from flask_aiflow.skills.candidates import FALLBACK, FLOOR, GENERIC, INTENT, SAFETY, Candidate
+from flask_aiflow.skills.candidates import FALLBACK, FLOOR, GENERIC, INTENT, SAFETY, Candidate, Deferred
 from flask_aiflow.config import ConfigurationError
 from flask_aiflow.decision import Decision
 from flask_aiflow.protocol.events import (
@@ -56,6 +56,7 @@ __all__ = [
     "Candidate",
     "ConfigurationError",
     "Decision",
+    "Deferred",
     "ElevenLabsTTS",
     "Event",
     "FALLBACK",

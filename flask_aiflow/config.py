@@ -102,6 +102,18 @@ DEFAULTS: dict[str, Any] = {
     "AIFLOW_METRICS_PATH": "/metrics",
     # Mask phone numbers in flask-aiflow's log lines (+49******567).
     "AIFLOW_MASK_PHONE_NUMBERS": False,
+    # Slow work (a skill returns Deferred): the seconds its answer may take
+    # unless the skill says, what the caller hears when it raises or misses
+    # that deadline (a string or an action dict: a transfer escalates), the
+    # filler for work whose skill named none, what keeps a webhook call
+    # polling while the work runs, how soon the service is asked to call
+    # back (user_input_timeout_seconds), and the size of the work pool.
+    "AIFLOW_DEFERRED_DEADLINE": 8.0,
+    "AIFLOW_DEFERRED_APOLOGY": "I'm sorry, that is taking too long. Please try again in a moment.",
+    "AIFLOW_DEFERRED_FILLER": "One moment, please.",
+    "AIFLOW_DEFERRED_HOLD": "Still working on it.",
+    "AIFLOW_DEFERRED_POLL_SECONDS": 1.0,
+    "AIFLOW_DEFERRED_WORKERS": 32,
 }
 
 FALLBACK_ALLOWED_EVENTS = frozenset(
@@ -156,6 +168,15 @@ class Settings:
     lock_wait: float = 5.0
     transcript_limit: int = 50
     push_timeout: float = 2.0
+    deferred_deadline: float = 8.0
+    #: said when slow work fails or misses its deadline (a speak, audio, transfer or hangup)
+    deferred_apology: Action = Speak(text=DEFAULTS["AIFLOW_DEFERRED_APOLOGY"])
+    #: said while slow work runs when its skill named no filler (a speak or audio)
+    deferred_filler: Action = Speak(text=DEFAULTS["AIFLOW_DEFERRED_FILLER"])
+    #: said on a webhook poll that finds the work still running (a speak)
+    deferred_hold: Speak = Speak(text=DEFAULTS["AIFLOW_DEFERRED_HOLD"])
+    deferred_poll: float = 1.0
+    deferred_workers: int = 32
 
 
 def _names(key: str, value: Any) -> tuple[str, ...]:
@@ -326,7 +347,35 @@ def load_settings(config: Mapping[str, Any]) -> Settings:
         lock_wait=_seconds("AIFLOW_LOCK_WAIT", config["AIFLOW_LOCK_WAIT"]),
         transcript_limit=_transcript_limit(config["AIFLOW_TRANSCRIPT_LIMIT"]),
         push_timeout=_seconds("AIFLOW_PUSH_TIMEOUT", config["AIFLOW_PUSH_TIMEOUT"]),
+        deferred_deadline=_seconds("AIFLOW_DEFERRED_DEADLINE", config["AIFLOW_DEFERRED_DEADLINE"]),
+        deferred_apology=_spoken(
+            "AIFLOW_DEFERRED_APOLOGY", config["AIFLOW_DEFERRED_APOLOGY"], tts, barge_in, APOLOGY_KINDS
+        ),
+        deferred_filler=_spoken("AIFLOW_DEFERRED_FILLER", config["AIFLOW_DEFERRED_FILLER"], tts, barge_in, FILLER_KINDS),
+        deferred_hold=_spoken("AIFLOW_DEFERRED_HOLD", config["AIFLOW_DEFERRED_HOLD"], tts, barge_in, ("speak",)),  # type: ignore[arg-type]
+        deferred_poll=_seconds("AIFLOW_DEFERRED_POLL_SECONDS", config["AIFLOW_DEFERRED_POLL_SECONDS"]),
+        deferred_workers=_positive_int("AIFLOW_DEFERRED_WORKERS", config["AIFLOW_DEFERRED_WORKERS"]),
     )
+
+
+#: What each slow-work setting may be.
+APOLOGY_KINDS = ("speak", "audio", "transfer", "hangup")
+FILLER_KINDS = ("speak", "audio")
+
+
+def _spoken(key: str, value: Any, tts: TTS | None, barge_in: BargeInConfig | None, kinds: tuple[str, ...]) -> Action:
+    """A string (spoken with the default voice) or an action dict of one of ``kinds``."""
+    try:
+        if isinstance(value, str) and value.strip():
+            return Speak(text=value, tts=tts, barge_in=barge_in)
+        if isinstance(value, Mapping):
+            action = action_from_dict(value)
+            if action.type in kinds:
+                return action
+            raise ConfigurationError(f"{key} must be one of {', '.join(kinds)}, got a {action.type} action")
+    except InvalidActionError as exc:
+        raise ConfigurationError(f"{key}: {exc}") from None
+    raise ConfigurationError(f"{key} must be a non-empty string or an action dict, got {value!r}")
 
 
 def _optional_positive_int(key: str, value: Any) -> int | None:

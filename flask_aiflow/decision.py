@@ -47,6 +47,9 @@ class CandidateRecord:
     then: tuple[Action, ...] = ()
     #: True for a follow-up of an earlier winner, delivered now
     followup: bool = False
+    #: slow work: the skill's ``Deferred`` (its action is the filler), or a
+    #: marker for an answer of earlier work (see :mod:`flask_aiflow.calls.deferred`)
+    deferred: Any = None
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -63,6 +66,8 @@ class CandidateRecord:
             data["then"] = [action.to_dict() for action in self.then]
         if self.followup:
             data["followup"] = True
+        if self.deferred is not None:
+            data["deferred"] = True
         return data
 
 

@@ -20,6 +20,7 @@ from flask_aiflow.calls.live import LiveCall, live_calls_in
 from flask_aiflow.logs import install as install_log_filter
 from flask_aiflow.logs import session_id_var
 from flask_aiflow.skills.registry import SkillConfigError, SkillError, SkillRegistry
+from flask_aiflow.calls.deferred import Deferrals
 from flask_aiflow.calls.push import ConnectionHub, coerce_action, push
 from flask_aiflow.web.ratelimit import AuthFailureLimiter
 from flask_aiflow.calls.store import StateStore, store_from_config
@@ -48,6 +49,11 @@ class AiFlowState:
     limiter: AuthFailureLimiter | None = None
     metrics: Metrics | None = None
     _openapi_json: str | None = field(default=None, repr=False)
+
+    @property
+    def deferrals(self) -> Deferrals:
+        """Slow work handed over by skills (``Deferred``): its pool, jobs and delivery."""
+        return self.dispatcher.deferrals
 
     def openapi_json(self) -> str:
         """The OpenAPI description of this app's webhook, as JSON text (built once)."""
@@ -164,7 +170,10 @@ class AiFlow:
     ``AIFLOW_STATE_STORE``, ``AIFLOW_REDIS_PREFIX``, ``AIFLOW_LOCK_TIMEOUT``,
     ``AIFLOW_LOCK_WAIT``, ``AIFLOW_TRANSCRIPT_LIMIT``, ``AIFLOW_PUSH_TIMEOUT``,
     ``AIFLOW_CONSOLE``, ``AIFLOW_CONSOLE_PATH``,
-    ``AIFLOW_CONSOLE_ALLOW_PRODUCTION``.
+    ``AIFLOW_CONSOLE_ALLOW_PRODUCTION``, ``AIFLOW_DEFERRED_DEADLINE``,
+    ``AIFLOW_DEFERRED_APOLOGY``, ``AIFLOW_DEFERRED_FILLER``,
+    ``AIFLOW_DEFERRED_HOLD``, ``AIFLOW_DEFERRED_POLL_SECONDS``,
+    ``AIFLOW_DEFERRED_WORKERS`` (slow work, see :mod:`flask_aiflow.calls.deferred`).
     """
 
     def __init__(
@@ -237,7 +246,7 @@ class AiFlow:
             settings,
             registry,
             store,
-            Dispatcher(registry, store, settings),
+            Dispatcher(registry, store, settings, Deferrals(store, settings, hub)),
             hub,
             limiter=limiter,
             metrics=metrics,

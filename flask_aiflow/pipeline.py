@@ -35,7 +35,8 @@ from typing import Any
 
 from flask_aiflow.protocol.actions import Action, InvalidActionError, Speak, action_from_dict
 from flask_aiflow.calls.call import Call, TranscriptSource, transcript_turn
-from flask_aiflow.skills.candidates import FLOOR, Candidate
+from flask_aiflow.skills.candidates import FLOOR, Candidate, Deferred
+from flask_aiflow.calls import deferred as slow
 from flask_aiflow.skills import pool as skillpool
 from flask_aiflow.config import Settings
 from flask_aiflow.decision import (
@@ -92,10 +93,14 @@ class _Run:
 class Dispatcher:
     """Turns events into decisions for one app."""
 
-    def __init__(self, registry: SkillRegistry, store: StateStore, settings: Settings) -> None:
+    def __init__(
+        self, registry: SkillRegistry, store: StateStore, settings: Settings, deferrals: slow.Deferrals | None = None
+    ) -> None:
         self.registry = registry
         self.store = store
         self.settings = settings
+        #: slow work handed over by skills (a Deferred), and its answers
+        self.deferrals = deferrals if deferrals is not None else slow.Deferrals(store, settings)
         #: per hook: the bound hooks last seen, and whether every one of them is inline
         self._inline: dict[str, tuple[tuple[BoundHook, ...], bool]] = {}
 
@@ -121,8 +126,10 @@ class Dispatcher:
                 if record.floor is not None:  # saves a call on most events
                     self._drop_stale_floor(record, decision)
                 transcript = TranscriptSource(self.store, session_id, turn, self.settings.transcript_limit)
+                # slow work in flight: its answer may be due, or a newer caller turn drops it
+                due = self.deferrals.due(event, record, decision, transport) if record.deferred else slow.NOTHING
                 hook_name = EVENT_HOOKS[event.type]
-                hooks = self.registry.hooks_for(hook_name)
+                hooks = () if due.polled else self.registry.hooks_for(hook_name)
                 if self.settings.event_budget is None or self._all_inline(hook_name, hooks):
                     # nothing to hand over to a worker (the built-in skills are all inline)
                     runs = [self._run(hook, event, record, transcript) for hook in hooks]
@@ -132,7 +139,9 @@ class Dispatcher:
                     runs, unfinished, record = self._run_within_budget(
                         hooks, event, record, transcript, decision, started
                     )
-                self._decide(event, runs, record, decision)
+                self._decide(event, runs, record, decision, due)
+                if decision.winner is not None and decision.winner.deferred is not None:
+                    self.deferrals.settle(event, record, decision, transport, started)
                 self._commit(event, runs, record, decision, unfinished)
                 self._persist(txn, event, record, transport, route, turn)
         finally:
@@ -334,15 +343,21 @@ class Dispatcher:
         for item in items:
             priority, reason = skill.priority, ""
             then: Sequence[Action | str | Mapping[str, Any]] = ()
+            deferred = None
             if isinstance(item, Candidate):
                 if item.priority is not None:
                     priority = max(0, item.priority + skill.shift)
                 reason, then, item = item.reason, item.then, item.action
+            elif isinstance(item, Deferred):  # slow work: ranked with its filler, started if it wins
+                if item.priority is not None:
+                    priority = max(0, item.priority + skill.shift)
+                deferred, reason = item, item.reason
+                item = item.filler if item.filler is not None else self.settings.deferred_filler
             if holds_floor:
                 priority = max(priority, FLOOR)
             action = self._action(item, event)
             followups = tuple([self._action(next_item, event) for next_item in then]) if then else ()
-            candidates.append(CandidateRecord(skill.name, priority, action, reason, then=followups))
+            candidates.append(CandidateRecord(skill.name, priority, action, reason, then=followups, deferred=deferred))
         return candidates
 
     def _action(self, item: Any, event: Event) -> Action:
@@ -364,7 +379,7 @@ class Dispatcher:
                 raise _Rejected(
                     "bad_return",
                     f"returned {type(item).__name__}; expected None, a string, an action, "
-                    "an action dict, a Candidate or a list of these",
+                    "an action dict, a Candidate, a Deferred or a list of these",
                 )
         except InvalidActionError as exc:
             raise _Rejected("invalid_action", f"invalid action: {exc}") from None
@@ -379,8 +394,12 @@ class Dispatcher:
 
     # -- ranking -------------------------------------------------------------
 
-    def _decide(self, event: Event, runs: list[_Run], record: CallRecord, decision: Decision) -> None:
+    def _decide(
+        self, event: Event, runs: list[_Run], record: CallRecord, decision: Decision, due: slow.Due = slow.NOTHING
+    ) -> None:
         ranked = [c for run in runs for c in run.candidates]
+        if due.candidate is not None:
+            ranked.insert(0, due.candidate)
         if isinstance(event, SessionEnd):
             for candidate in ranked:
                 candidate.outcome = IGNORED
@@ -400,7 +419,7 @@ class Dispatcher:
         decision.candidates = ranked
         if not ranked:
             fallback = self.settings.fallback
-            if fallback is not None and event.type in self.settings.fallback_events:
+            if fallback is not None and event.type in self.settings.fallback_events and not due.polled:
                 decision.action = fallback.with_session(event.session.id)
                 decision.rule = RULE_FALLBACK
             else:

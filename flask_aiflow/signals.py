@@ -20,7 +20,15 @@ no_action          ``event``, ``decision``
 skill_failed       ``event``, ``skill``, ``failure``
 call_started       ``event``, ``session``
 call_ended         ``event``, ``session``
+deferred_done      ``session_id``, ``skill``, ``outcome``, ``seconds``, ``message``
 =================  ============================================================
+
+``deferred_done`` reports how slow work (a skill's ``Deferred``) ended:
+``outcome`` is ``answered``, ``raised``, ``timeout`` (missed its deadline),
+``empty`` (nothing to say), ``invalid`` (not an answer), ``dropped`` (a newer
+caller turn made it stale) or ``ended`` (the call ended first); ``seconds``
+since it started. It is sent from whichever thread learns the outcome (a
+worker of the pool, the deadline clock, or the one handling an event).
 """
 
 from __future__ import annotations
@@ -37,3 +45,4 @@ no_action = aiflow_signals.signal("no-action")
 skill_failed = aiflow_signals.signal("skill-failed")
 call_started = aiflow_signals.signal("call-started")
 call_ended = aiflow_signals.signal("call-ended")
+deferred_done = aiflow_signals.signal("deferred-done")

@@ -56,6 +56,8 @@ class CallRecord:
     meta: dict[str, Any] = field(default_factory=dict)
     #: follow-ups of the last winner: {"skill", "priority", "actions": [wire dicts]}.
     pending: dict[str, Any] | None = None
+    #: slow work in flight and its answers (see :mod:`flask_aiflow.calls.deferred`).
+    deferred: dict[str, Any] | None = None
 
     def dumps(self) -> str:
         return json.dumps(
@@ -65,6 +67,7 @@ class CallRecord:
                 "floor": self.floor,
                 "meta": self.meta,
                 "pending": self.pending,
+                "deferred": self.deferred,
             },
             separators=(",", ":"),
         )
@@ -72,18 +75,25 @@ class CallRecord:
     def copy(self) -> CallRecord:
         """A copy whose dicts can be changed without touching this one.
 
-        Skill states are immutable strings and ``pending`` is only ever
-        replaced, never changed in place, so one level of copying suffices.
+        Skill states are immutable strings and ``pending`` and ``deferred``
+        are only ever replaced, never changed in place, so one level of
+        copying suffices.
         """
         floor = self.floor
         # positional: this runs for every event, and keywords cost a little more
-        return CallRecord(dict(self.skills), dict(floor) if floor is not None else None, dict(self.meta), self.pending)
+        return CallRecord(
+            dict(self.skills), dict(floor) if floor is not None else None, dict(self.meta), self.pending, self.deferred
+        )
 
     @classmethod
     def loads(cls, text: str | bytes) -> CallRecord:
         data = json.loads(text)
         return cls(
-            skills=data["skills"], floor=data["floor"], meta=data["meta"], pending=data.get("pending")
+            skills=data["skills"],
+            floor=data["floor"],
+            meta=data["meta"],
+            pending=data.get("pending"),
+            deferred=data.get("deferred"),
         )
 
 

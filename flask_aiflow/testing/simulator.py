@@ -59,7 +59,7 @@ from flask_aiflow.protocol.events import (
 )
 from flask_aiflow.testing.errors import CallEndedError, ProtocolViolation, SimulationError
 from flask_aiflow.testing.rules import barge_in_verdict, speech_duration_ms
-from flask_aiflow.testing.transports import TRANSPORTS, Channel, app_secret, open_channel
+from flask_aiflow.testing.transports import TRANSPORTS, Channel, app_secret, open_channel, receive_push
 from flask_aiflow.testing.turns import Exchange, Expectations, Turn
 
 DEFAULT_FROM = "+4915112345678"
@@ -291,6 +291,27 @@ class SimulatedCall(Expectations):
             raise SimulationError("speech_ends(): the assistant is not speaking")
         turn = self._begin("speech_ends")
         turn.main = self._end_speech(turn)
+        return self._finish(turn)
+
+    def wait_for_push(self, timeout: float = 10.0) -> Turn:
+        """Wait for an action the app pushes on its own (WebSocket only) and carry it out.
+
+        Slow work answers this way, and so does ``send``. Raises
+        :class:`~flask_aiflow.testing.errors.SimulationError` when nothing
+        arrives within ``timeout`` seconds.
+        """
+        turn = self._begin("push")
+        body = receive_push(self.channel, timeout)
+        if body is None:
+            raise SimulationError(f"wait_for_push(): the app pushed nothing within {timeout:g} s")
+        try:
+            action = action_from_dict(body)
+        except InvalidActionError as exc:
+            raise ProtocolViolation(f"the app pushed an invalid action ({exc}): {body!r}") from None
+        turn.notes.append(f"the app pushed {action.type}")
+        turn.main = Exchange({"type": "(pushed)"}, action)
+        turn.exchanges.append(turn.main)
+        self._carry_out(turn, action)
         return self._finish(turn)
 
     def hang_up(self) -> Turn:

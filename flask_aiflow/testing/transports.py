@@ -62,6 +62,15 @@ class Channel(Protocol):
     def close(self) -> None: ...
 
 
+def receive_push(channel: Channel, timeout: float) -> dict[str, Any] | None:
+    """An action the app pushed into the call on its own (WebSocket only), or None after ``timeout``."""
+    receive = getattr(channel, "pushed", None)
+    if receive is None:
+        raise TransportError("only a WebSocket call can receive pushed actions; use transport='websocket'")
+    body: dict[str, Any] | None = receive(timeout)
+    return body
+
+
 # -- in process ------------------------------------------------------------------
 
 
@@ -202,6 +211,14 @@ class InProcessWebSocket:
             replies.append(self.pipe.outbox.get())
         return Reply(_one_ws_reply(replies, event["type"]), None, _last(decisions, event["type"]))
 
+    def pushed(self, timeout: float) -> dict[str, Any] | None:
+        """The next action the app sent without an event to answer (``send``, slow work)."""
+        try:
+            message = self.pipe.outbox.get(timeout=timeout)
+        except queue.Empty:
+            return None
+        return _one_ws_reply([message], "nothing (a pushed action)")
+
     def close(self) -> None:
         if self.thread.is_alive():
             self.pipe.inbox.put(None)
@@ -283,6 +300,14 @@ class RemoteWebSocket:
         except ConnectionClosed:
             raise TransportError(f"the app closed the WebSocket while handling {event['type']}") from None
         return Reply(_one_ws_reply(replies, event["type"]))
+
+    def pushed(self, timeout: float) -> dict[str, Any] | None:
+        """The next action the app sent without an event to answer (``send``, slow work)."""
+        try:
+            message = self.ws.receive(timeout=timeout)
+        except ConnectionClosed:
+            raise TransportError("the app closed the WebSocket") from None
+        return None if message is None else _one_ws_reply([message], "nothing (a pushed action)")
 
     def close(self) -> None:
         self.ws.close()
@@ -373,4 +398,5 @@ __all__ = [
     "app_secret",
     "capture_decisions",
     "open_channel",
+    "receive_push",
 ]

@@ -187,7 +187,9 @@ class Turn(Expectations):
     """One step of a simulated call and everything it caused.
 
     :param step: ``start``, ``say``, ``silence``, ``barge_in``,
-        ``speech_ends`` or ``hang_up``.
+        ``speech_ends``, ``hang_up`` or ``push`` (an action the app pushed on
+        its own: :attr:`main` is then that action, with the event
+        ``{"type": "(pushed)"}``).
     :param text: what the caller said (``say``/``barge_in``).
     :param exchanges: every event sent in this step, in order, with its answer.
     :param main: the exchange of the caller's own event (``session_start``,
