@@ -6,6 +6,12 @@ its entry point (``flask_aiflow.skills``: ``llm``) names this module, whose
 hook implementations come from :mod:`.skill`.
 """
 
-from .skill import AIFLOW_NAME, AIFLOW_PRIORITY, aiflow_startup, aiflow_user_speak, settings
+from .skill import (
+    AIFLOW_NAME,
+    AIFLOW_PRIORITY,
+    aiflow_startup,
+    aiflow_user_speak,
+    settings,
+)
 
 __all__ = ["AIFLOW_NAME", "AIFLOW_PRIORITY", "aiflow_startup", "aiflow_user_speak", "settings"]

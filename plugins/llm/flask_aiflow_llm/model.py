@@ -12,7 +12,7 @@ Closing the generator (a newer caller turn) closes the HTTP stream.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from typing import Any
 
 import openai
@@ -21,7 +21,15 @@ from flask_aiflow import Candidate, Session, Speak, speak
 
 from .config import LlmConfig, endpoint_settings
 from .sentences import SentenceSplitter
-from .tools import OPEN_MENU, Refused, ToolCall, carry_out, definitions, refusal, transfer_candidate
+from .tools import (
+    OPEN_MENU,
+    Refused,
+    ToolCall,
+    carry_out,
+    definitions,
+    refusal,
+    transfer_candidate,
+)
 
 logger = logging.getLogger("flask_aiflow.llm")
 
@@ -38,11 +46,21 @@ def caller_number(session: Session) -> str | None:
     return session.from_phone_number
 
 
-def messages(config: LlmConfig, transcript: Sequence[Mapping[str, Any]], said: str, session: Session) -> list[Message]:
+def messages(
+    config: LlmConfig,
+    transcript: Sequence[Mapping[str, Any]],
+    said: str,
+    session: Session,
+    *,
+    fillers: Collection[str] = (),
+) -> list[Message]:
     """The chat: the system prompt, then the last ``config.history`` turns of the call.
 
     ``transcript`` is the call's (its last turn normally is ``said``); when
-    the app keeps no transcript, ``said`` alone is the conversation. The
+    the app keeps no transcript, ``said`` alone is the conversation.
+    Consecutive turns of one side (a reply spoken sentence by sentence) make
+    one message; ``fillers`` (the lines said while the model was writing)
+    are not the model's words and are left out. The
     caller's number is added to the system prompt only with
     ``share_caller_number``.
     """
@@ -51,10 +69,17 @@ def messages(config: LlmConfig, transcript: Sequence[Mapping[str, Any]], said: s
     if number:
         system = f"{system}\nThe caller's phone number is {number}."
     chat: list[Message] = [{"role": "system", "content": system}]
-    turns = [turn for turn in transcript if turn.get("text")][-config.history :]
-    chat.extend({"role": "user" if turn["role"] == "caller" else "assistant", "content": turn["text"]} for turn in turns)
+    turns = [
+        turn for turn in transcript if turn.get("text") and not (turn["role"] == "assistant" and turn["text"] in fillers)
+    ][-config.history :]
     if not turns or turns[-1]["role"] != "caller" or turns[-1]["text"] != said:
-        chat.append({"role": "user", "content": said})
+        turns.append({"role": "caller", "text": said})
+    for turn in turns:
+        role = "user" if turn["role"] == "caller" else "assistant"
+        if chat[-1]["role"] == role:  # one streamed reply is several assistant turns: one message
+            chat[-1] = {"role": role, "content": f"{chat[-1]['content']} {turn['text']}"}
+        else:
+            chat.append({"role": role, "content": turn["text"]})
     return chat
 
 

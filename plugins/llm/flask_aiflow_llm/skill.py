@@ -13,13 +13,14 @@ The skill keeps no call state: the conversation is the call's transcript.
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from typing import Any
 
 import openai
 from flask import Flask
 
-from flask_aiflow import GENERIC, Call, Candidate, Deferred, UserSpeak, hookimpl
+from flask_aiflow import GENERIC, Call, Candidate, Deferred, Speak, UserSpeak, hookimpl
 from flask_aiflow.skills.config import AppSettings, KeyPath, Voice
 
 from . import config as llm_config
@@ -39,6 +40,8 @@ class LlmSkill:
 
     config: LlmConfig
     responder: Responder
+    #: what the caller hears while the model writes, kept out of the model's history
+    fillers: frozenset[str]
 
 
 def _menu_prompt(app: Flask, config: LlmConfig) -> Candidate | None:
@@ -46,11 +49,11 @@ def _menu_prompt(app: Flask, config: LlmConfig) -> Candidate | None:
     if not config.menu:
         return None
     path = KeyPath(llm_config.KEY) / "menu"
-    try:
-        import flask_aiflow_menu
+    try:  # an optional dependency: only this tool needs it
+        menu_skill = importlib.import_module("flask_aiflow_menu")
     except ImportError:
         raise path.error("needs the menu skill (flask-aiflow-menu) installed") from None
-    menu = flask_aiflow_menu.settings(app)
+    menu = menu_skill.settings(app)
     if menu is None:
         raise path.error("needs AIFLOW_MENU configured: there is no menu to go back to")
     if not menu.reopen_after_prompt:
@@ -69,7 +72,16 @@ def _load(app: Flask) -> LlmSkill | None:
         responder = Responder(config, menu_prompt=menu_prompt)
     except openai.OpenAIError as exc:  # e.g. no API key configured nor in OPENAI_API_KEY
         raise KeyPath(llm_config.KEY).error(f"cannot set up the endpoint's client: {exc}") from None
-    return LlmSkill(config, responder)
+    return LlmSkill(config, responder, _fillers(app, config))
+
+
+def _fillers(app: Flask, config: LlmConfig) -> frozenset[str]:
+    """The texts of the core's filler and hold lines, and of the skill's own filler."""
+    lines: list[Any] = [config.filler]
+    state = app.extensions.get("aiflow")
+    if state is not None:
+        lines += [state.settings.deferred_filler, state.settings.deferred_hold]
+    return frozenset(line.text for line in lines if isinstance(line, Speak) and line.text)
 
 
 #: The parsed configuration and the client, once per app.
@@ -91,7 +103,7 @@ def aiflow_user_speak(event: UserSpeak, call: Call) -> Any:
     if skill is None or not event.text.strip():
         return None
     config, responder = skill.config, skill.responder
-    chat = messages(config, call.transcript, event.text, call.session)
+    chat = messages(config, call.transcript, event.text, call.session, fillers=skill.fillers)
     on_failure = config.on_failure.transfer if config.on_failure is not None else config.apology
     return Deferred(
         work=lambda: responder.answers(chat),

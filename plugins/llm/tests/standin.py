@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import json
 import queue
+import select
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -36,6 +38,8 @@ class Reply:
     :param gate_at: index of the chunk held back by ``late_gate`` (for a slow stream).
     :param late_gate: held before chunk ``gate_at`` until set.
     :param drop_after: break the connection off after this many chunks (no end of stream).
+    :param hold_at: before this chunk, wait until the client hangs up (a barge-in closed the
+        stream): :attr:`StandIn.hung_up` is set then, and nothing more is sent.
     :param delay: seconds before each chunk (the benchmark's model speed; tests use gates).
     """
 
@@ -46,6 +50,7 @@ class Reply:
     gate_at: int = 0
     late_gate: threading.Event | None = None
     drop_after: int | None = None
+    hold_at: int | None = None
     delay: float = 0.0
 
 
@@ -184,6 +189,9 @@ def _handler(standin: StandIn) -> type[BaseHTTPRequestHandler]:
                     if reply.drop_after is not None and index >= reply.drop_after:
                         self.close_connection = True
                         return  # no end of stream, no final chunk: a broken connection
+                    if index == reply.hold_at and self._wait_for_hang_up():
+                        self.close_connection = True
+                        return
                     if reply.late_gate is not None and index == reply.gate_at:
                         reply.late_gate.wait(GATE_LIMIT)
                     if reply.delay:
@@ -196,6 +204,16 @@ def _handler(standin: StandIn) -> type[BaseHTTPRequestHandler]:
             except (BrokenPipeError, ConnectionResetError):
                 self.close_connection = True  # the client hung up: a barge-in closed the stream
                 standin.hung_up.set()
+
+        def _wait_for_hang_up(self) -> bool:
+            """Wait (bounded) until the client closes its end; True when it did."""
+            deadline = time.monotonic() + GATE_LIMIT
+            while time.monotonic() < deadline:
+                readable, _, _ = select.select([self.connection], [], [], 0.02)
+                if readable and self.connection.recv(1, socket.MSG_PEEK) == b"":
+                    standin.hung_up.set()
+                    return True
+            return False
 
         def _send(self, text: str) -> None:
             data = text.encode()

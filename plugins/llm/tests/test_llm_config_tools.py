@@ -7,12 +7,20 @@ import logging
 from typing import Any
 
 import pytest
-
-from flask_aiflow import SkillConfigError
 from flask_aiflow_llm import config as llm_config
 from flask_aiflow_llm.config import LlmConfig, endpoint_settings
-from flask_aiflow_llm.tools import END_CALL, OPEN_MENU, TRANSFER, Refused, ToolCall, carry_out, definitions, refusal
-from flask_aiflow import Candidate, speak
+from flask_aiflow_llm.tools import (
+    END_CALL,
+    OPEN_MENU,
+    TRANSFER,
+    Refused,
+    ToolCall,
+    carry_out,
+    definitions,
+    refusal,
+)
+
+from flask_aiflow import Candidate, SkillConfigError, speak
 
 SUPPORT = {"target": "+4930111111", "caller_id_name": "Support", "description": "technical problems"}
 BILLING = {"target": "+4930222222", "caller_id_name": "Billing", "announce": "Connecting you to billing."}

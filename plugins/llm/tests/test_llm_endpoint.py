@@ -14,10 +14,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-
-from flask_aiflow import Candidate, Session, Speak, speak
 from flask_aiflow_llm import config as llm_config
 from flask_aiflow_llm.model import Responder, messages
+
+from flask_aiflow import Candidate, Session, Speak, speak
 from plugins.llm.tests.standin import Reply, StandIn, words
 
 #: Deadline for waiting on the stand-in (a deadline, not a timing: never reached when things work).
@@ -91,13 +91,11 @@ def test_a_slow_first_token_blocks_only_the_work_not_the_caller(standin: StandIn
 
 
 def test_closing_the_stream_hangs_up_on_the_model(standin: StandIn) -> None:
-    """A barge-in closes the generator: the HTTP stream is closed and the rest is never spoken."""
-    gate = threading.Event()
-    standin.reply(Reply(chunks=words("First part. " + "More words. " * 200), gate_at=4, late_gate=gate))
+    """A barge-in closes the generator: the HTTP stream is closed and the rest is never read."""
+    standin.reply(Reply(chunks=words("First part. More words. Even more."), hold_at=4))
     stream = responder(standin).answers(CHAT)
     assert said(next(stream)) == ("First part.",)
     stream.close()
-    gate.set()
     assert standin.hung_up.wait(WAIT)
 
 
@@ -186,6 +184,7 @@ class TestFailures:
 
 class TestMessages:
     config = llm_config.load({"model": "m", "history": 3, "system_prompt": "Be brief."})
+    roomy = llm_config.load({"model": "m", "history": 10, "system_prompt": "Be brief."})
 
     def transcript(self, *turns: tuple[str, str]) -> list[dict[str, Any]]:
         return [{"role": role, "text": text, "at": 0} for role, text in turns]
@@ -200,6 +199,18 @@ class TestMessages:
             {"role": "user", "content": "open?"},
             {"role": "assistant", "content": "Nine to five."},
             {"role": "user", "content": "and Sunday?"},
+        ]
+
+    def test_a_reply_said_sentence_by_sentence_is_one_message_and_fillers_are_left_out(self) -> None:
+        assert self.config is not None
+        turns = self.transcript(("caller", "hi"), ("assistant", "One moment."), ("assistant", "Hello!"),
+                                ("assistant", "How can I help?"), ("caller", "open?"))
+        assert self.roomy is not None
+        chat = messages(self.roomy, turns, "open?", SESSION, fillers={"One moment."})
+        assert chat[1:] == [
+            {"role": "user", "content": "hi"},
+            {"role": "assistant", "content": "Hello! How can I help?"},
+            {"role": "user", "content": "open?"},
         ]
 
     def test_without_a_transcript_the_utterance_is_the_conversation(self) -> None:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from flask_aiflow_llm.sentences import SentenceSplitter, clean, sentences
 from hypothesis import given
 from hypothesis import strategies as st
-
-from flask_aiflow_llm.sentences import SentenceSplitter, clean, sentences
 
 
 def split(text: str) -> list[str]:
