@@ -16,11 +16,13 @@ another skill can take it on the next turn. The menu counts as open only
 while it has a path *and* holds the floor.
 
 Reopening: a closed menu opens again on a main-menu keyword, and, with
-``reopen_after_prompt``, when the caller answers right after hearing the root
-prompt from another skill (the LLM skill's ``open_menu`` tool says it). The
-prompt is recognised in the call's transcript, whose assistant turns come
-from ``assistant_speak`` events; the transcript is read only while the menu
-is closed and the caller said no keyword.
+``reopen_after_prompt``, when the caller picks one of its options right
+after hearing the root prompt said by another skill (the LLM skill's
+``open_menu`` tool, or a greeting with the same text); a reply that is no
+choice is left to the other skills. The prompt is recognised in the call's
+transcript, whose assistant turns come from ``assistant_speak`` events; the
+transcript is read only while the menu is closed and the caller said no
+keyword.
 """
 
 from __future__ import annotations
@@ -97,8 +99,10 @@ def aiflow_user_speak(event: UserSpeak, call: Call) -> Any:
             _open(call, ())
             return Candidate(config.root.prompt, reason="menu: opened by keyword")
         if config.reopen_after_prompt and _prompt_just_said(config, call):
-            _open(call, ())
-            return _answer(config, config.root, (), said, call)
+            choice = choose(config, config.root, said)
+            if choice is not None and choice.kind == OPTION:
+                _open(call, ())
+                return _answer(config, config.root, (), said, call)
         return None
     menu, path = config.menu_at(call.state["path"])
     return _answer(config, menu, path, said, call)

@@ -215,6 +215,14 @@ class TestReopenAfterPrompt:
         call.send("assistant_speak", text="Something else entirely.")
         assert call.text("billing") == "Say billing, support or sales."  # the other skill answers
 
+    def test_a_reply_that_is_no_choice_is_left_to_the_others(self) -> None:
+        call = self.handing_back(reopen_after_prompt=True)
+        call.say("what can I do?")
+        call.send("assistant_speak", text="Say billing, support or sales.")
+        assert call.text("what is the weather like?") == "Say billing, support or sales."  # the other skill
+        call.send("assistant_speak", text="Say billing, support or sales.")
+        assert is_transfer_to(call.say("invoice"), "+4930111")
+
     def test_off_by_default(self) -> None:
         call = self.handing_back()
         call.say("what can I do?")
