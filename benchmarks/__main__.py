@@ -2,7 +2,8 @@
 
 Parts: ``dispatch`` (in-process pipeline vs direct calls), ``http`` (IVR app,
 bare Flask and Express under wrk), ``websocket`` (concurrent calls under
-gunicorn), ``memory`` (bytes per live call). Figures and ratios are printed
+gunicorn), ``memory`` (bytes per live call), ``llm`` (time to the LLM skill's
+first spoken sentence against the model's own). Figures and ratios are printed
 as Markdown and saved to ``benchmarks/logs/results.md`` and ``results.json``.
 These are measurements, not tests: nothing here passes or fails a build.
 """
@@ -19,7 +20,7 @@ import sys
 import time
 from importlib.metadata import version
 
-from . import dispatch_bench, http_bench, memory_bench, ws_bench
+from . import dispatch_bench, http_bench, llm_first_sentence, memory_bench, ws_bench
 from .common import BENCH
 
 PARTS = {
@@ -27,6 +28,7 @@ PARTS = {
     "http": http_bench,
     "websocket": ws_bench,
     "memory": memory_bench,
+    "llm": llm_first_sentence,
 }
 
 

@@ -17,6 +17,7 @@ import json
 import queue
 import select
 import socket
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -67,8 +68,7 @@ class StandIn:
         self.requests: list[dict[str, Any]] = []
         self.default = Reply(chunks=words("I am the stand-in model."))
         self._script: queue.SimpleQueue[Reply] = queue.SimpleQueue()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self._server.daemon_threads = True
+        self._server = _Server(("127.0.0.1", 0), _handler(self))
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, name="llm-standin", daemon=True
         )
@@ -102,6 +102,15 @@ class StandIn:
             return self._script.get_nowait()
         except queue.Empty:
             return self.default
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up (a closed stream) is expected here, not an error to print."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 def _chunk(model: str, delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
