@@ -4,7 +4,8 @@ Parts: ``dispatch`` (in-process pipeline vs direct calls), ``http`` (IVR app,
 bare Flask and Express under wrk), ``websocket`` (concurrent calls under
 gunicorn), ``memory`` (bytes per live call), ``redis`` (the IVR app on the
 in-memory store, a Redis and a Redis Cluster side by side), ``deferred`` (200
-calls with slow work in flight). Figures and ratios are printed
+calls with slow work in flight), ``llm`` (time to the LLM skill's first spoken
+sentence against the model's own). Figures and ratios are printed
 as Markdown and saved to ``benchmarks/logs/results.md`` and ``results.json``.
 These are measurements, not tests: nothing here passes or fails a build.
 """
@@ -21,7 +22,7 @@ import sys
 import time
 from importlib.metadata import version
 
-from . import deferred_bench, dispatch_bench, http_bench, memory_bench, redis_bench, ws_bench
+from . import deferred_bench, dispatch_bench, http_bench, llm_first_sentence, memory_bench, redis_bench, ws_bench
 from .common import BENCH
 
 PARTS = {
@@ -31,6 +32,7 @@ PARTS = {
     "memory": memory_bench,
     "redis": redis_bench,
     "deferred": deferred_bench,
+    "llm": llm_first_sentence,
 }
 
 

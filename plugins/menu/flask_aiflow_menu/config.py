@@ -99,6 +99,9 @@ class MenuModel(LevelModel):
     #: After too many misses: ``transfer`` (caller ID defaults to the target) or ``hangup``.
     escalation: EndingKeys = msgspec.field(default_factory=_default_escalation)
     global_options: tuple[GlobalOptionModel, ...] = ()
+    #: Take the caller's reply to the root prompt even when another skill said
+    #: it (the LLM skill handing the caller back): see skill.py.
+    reopen_after_prompt: bool = False
 
 #: Digits 1-9 as said in English and German; an option's position gives its digit.
 DIGIT_WORDS: dict[int, tuple[str, ...]] = {
@@ -164,6 +167,7 @@ class MenuConfig:
     retries: int
     escalation: Outcome
     global_options: tuple[GlobalOption, ...]
+    reopen_after_prompt: bool = False
 
     def menu_at(self, path: Any) -> tuple[Menu, tuple[int, ...]]:
         """The menu reached by following option indexes from the root.
@@ -245,6 +249,7 @@ class _Builder:
             retries=model.retries,
             escalation=escalation_outcome,
             global_options=global_options,
+            reopen_after_prompt=model.reopen_after_prompt,
         )
 
     @staticmethod

@@ -14,10 +14,20 @@ next turn; if that answer loses, the menu is still open and consistent. A
 spoken answer or clip that closes the menu releases the floor at once, so
 another skill can take it on the next turn. The menu counts as open only
 while it has a path *and* holds the floor.
+
+Reopening: a closed menu opens again on a main-menu keyword, and, with
+``reopen_after_prompt``, when the caller picks one of its options right
+after hearing the root prompt said by another skill (the LLM skill's
+``open_menu`` tool, or a greeting with the same text); a reply that is no
+choice is left to the other skills. The prompt is recognised in the call's
+transcript (whose assistant turns come from the actions the app sent); the
+transcript is read only while the menu is closed and the caller said no
+keyword.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask_aiflow import INTENT, Call, Candidate, SessionStart, UserSpeak
@@ -27,6 +37,8 @@ from flask_aiflow.skills.text import words
 from . import config as menu_config
 from .config import Menu, MenuConfig, MenuModel, build
 from .understand import AMBIGUOUS, BACK, MAIN_MENU, OPTION, REPEAT, choose, global_option, wants_main_menu
+
+_TAG = re.compile(r"<[^>]*>")
 
 #: Idle until ``AIFLOW_MENU`` is set; while open, its answers rank at least FLOOR.
 SKILL: Skill[MenuConfig] = Skill(
@@ -68,6 +80,11 @@ def aiflow_user_speak(event: UserSpeak, call: Call) -> Any:
         if wants_main_menu(config, said):
             _open(call, ())
             return Candidate(config.root.prompt, reason="menu: opened by keyword")
+        if config.reopen_after_prompt and _prompt_just_said(config, call):
+            choice = choose(config, config.root, said)
+            if choice is not None and choice.kind == OPTION:
+                _open(call, ())
+                return _answer(config, config.root, (), said, call)
         return None
     menu, path = config.menu_at(call.state["path"])
     return _answer(config, menu, path, said, call)
@@ -95,6 +112,14 @@ def _answer(config: MenuConfig, menu: Menu, path: tuple[int, ...], said: tuple[s
         return option.outcome.candidate(reason=reason, then=(menu.prompt,))
     _close(call, release=not option.outcome.ends_call)
     return option.outcome.candidate(reason=reason)
+
+
+def _prompt_just_said(config: MenuConfig, call: Call) -> bool:
+    """Whether the assistant's last words before this caller turn were the root prompt."""
+    prompt = config.root.prompt
+    expected = prompt.text if prompt.text is not None else _TAG.sub("", prompt.ssml or "").strip()
+    turns = call.transcript[:-1]  # the last turn is this caller turn
+    return bool(turns) and turns[-1]["role"] == "assistant" and turns[-1]["text"] == expected
 
 
 def _show(call: Call, menu: Menu, path: tuple[int, ...], reason: str) -> Candidate:

@@ -195,6 +195,45 @@ class TestStart:
         assert is_transfer_to(call.say("billing"), "+4930111")
 
 
+class TestReopenAfterPrompt:
+    """Another skill (the LLM skill's ``open_menu``) says the root prompt: the caller's reply goes to the menu."""
+
+    def handing_back(self, **overrides: Any) -> Call:
+        hand_back = make_skill("assistant", 20, user_speak=says("Say billing, support or sales."))
+        return started(menu_app(hand_back, start="keyword", **overrides))
+
+    def test_the_reply_to_the_prompt_said_by_another_skill_is_routed(self) -> None:
+        call = self.handing_back(reopen_after_prompt=True)
+        assert call.text("what can I do?") == "Say billing, support or sales."
+        call.send("assistant_speak", text="Say billing, support or sales.")
+        assert is_transfer_to(call.say("billing"), "+4930111")
+
+    def test_only_right_after_the_prompt(self) -> None:
+        call = self.handing_back(reopen_after_prompt=True)
+        call.say("what can I do?")
+        call.send("assistant_speak", text="Say billing, support or sales.")
+        call.send("assistant_speak", text="Something else entirely.")
+        assert call.text("billing") == "Say billing, support or sales."  # the other skill answers
+
+    def test_a_reply_that_is_no_choice_is_left_to_the_others(self) -> None:
+        call = self.handing_back(reopen_after_prompt=True)
+        call.say("what can I do?")
+        call.send("assistant_speak", text="Say billing, support or sales.")
+        assert call.text("what is the weather like?") == "Say billing, support or sales."  # the other skill
+        call.send("assistant_speak", text="Say billing, support or sales.")
+        assert is_transfer_to(call.say("invoice"), "+4930111")
+
+    def test_off_by_default(self) -> None:
+        call = self.handing_back()
+        call.say("what can I do?")
+        call.send("assistant_speak", text="Say billing, support or sales.")
+        assert call.text("billing") == "Say billing, support or sales."
+
+    def test_a_bad_value_fails_at_start_up(self) -> None:
+        with pytest.raises(SkillConfigError, match=r'AIFLOW_MENU\["reopen_after_prompt"\]: expected true or false'):
+            menu_app(reopen_after_prompt="yes")
+
+
 # -- choosing ---------------------------------------------------------------------------------
 
 
