@@ -17,7 +17,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_aiflow.protocol.openapi import E164_PATTERN, JSON_SCHEMA_DIALECT, action_schemas, event_schemas, shared_schemas
+from flask_aiflow.protocol.openapi import (
+    E164_PATTERN,
+    JSON_SCHEMA_DIALECT,
+    action_schemas,
+    event_schemas,
+    shared_schemas,
+)
 
 DIALECT = JSON_SCHEMA_DIALECT
 
