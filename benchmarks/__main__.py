@@ -1,6 +1,6 @@
 """Run the benchmarks: ``python -m benchmarks [--quick] [--only PART,...]``.
 
-Parts: ``dispatch`` (in-process pipeline vs direct calls), ``http`` (IVR app,
+Parts: ``protocol`` (event decode and action encode), ``dispatch`` (in-process pipeline vs direct calls), ``http`` (IVR app,
 bare Flask and Express under wrk), ``websocket`` (concurrent calls under
 gunicorn), ``memory`` (bytes per live call). Figures and ratios are printed
 as Markdown and saved to ``benchmarks/logs/results.md`` and ``results.json``.
@@ -19,10 +19,11 @@ import sys
 import time
 from importlib.metadata import version
 
-from . import dispatch_bench, http_bench, memory_bench, ws_bench
+from . import dispatch_bench, http_bench, memory_bench, protocol_bench, ws_bench
 from .common import BENCH
 
 PARTS = {
+    "protocol": protocol_bench,
     "dispatch": dispatch_bench,
     "http": http_bench,
     "websocket": ws_bench,

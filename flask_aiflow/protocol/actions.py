@@ -154,34 +154,34 @@ def _check_fields(struct: Struct, prefix: str = "") -> None:
     """Check every field of ``struct`` against its declaration; nested structs are checked when built.
 
     msgspec validates only what it decodes, so a struct built in Python is
-    checked here, by msgspec, against the same annotations. A float without
-    a fraction stands for an integer where one is declared (``3.0``), as in
-    the reference's TypeScript types; it is stored as the int.
+    checked here, by msgspec, against the same annotations: its values go
+    through a twin struct that has the fields but not the ``__post_init__``.
+    A float without a fraction stands for an integer where one is declared
+    (``3.0``), as in the reference's TypeScript types; it is stored as the int.
     """
-    for name, declared, nested in _declarations(type(struct)):
+    twin, nested = _rules(type(struct))
+    for name, classes in nested:
         value = getattr(struct, name)
-        if nested:
-            if value is not None and not isinstance(value, nested):
-                raise InvalidActionError(prefix + name, f"expected {_struct_names(nested)}, got {_describe(value)}")
-            continue
+        if value is not None and not isinstance(value, classes):
+            raise InvalidActionError(prefix + name, f"expected {_struct_names(classes)}, got {_describe(value)}")
+    # None is left out: optional fields take it as their default, required ones report it.
+    values = {name: value for name in twin.__struct_fields__ if (value := getattr(struct, name)) is not None}
+    while True:
         try:
-            msgspec.convert(value, declared)
+            msgspec.convert(values, twin)
+            break
         except msgspec.ValidationError as exc:
-            if isinstance(value, float) and value.is_integer() and _accepts(int(value), declared):
+            failure, path = messages.split_location(str(exc))
+            name = failure.split("`")[1] if failure.startswith("Object missing") else str(path[0])
+            value = values.get(name)
+            if isinstance(value, float) and value.is_integer():
+                values[name] = int(value)
                 force_setattr(struct, name, int(value))
-                continue
-            failure, _ = messages.split_location(str(exc))
-            raise _field_error(prefix + name, declared, failure, value) from None
-        if isinstance(value, float) and not math.isfinite(value):
-            raise _field_error(prefix + name, declared, "", value)
-
-
-def _accepts(value: Any, declared: Any) -> bool:
-    try:
-        msgspec.convert(value, declared)
-    except msgspec.ValidationError:
-        return False
-    return True
+                continue  # accepted if the int is; else the next round names it
+            raise _field_error(prefix + name, _declared(twin, name), failure, value) from None
+    for name, value in values.items():
+        if isinstance(value, float) and not math.isfinite(value):  # only Python code can pass these
+            raise _field_error(prefix + name, _declared(twin, name), "", value)
 
 
 def _field_error(field: str, declared: Any, failure: str, value: Any) -> InvalidActionError:
@@ -195,16 +195,30 @@ def _struct_names(classes: tuple[type, ...]) -> str:
     return " or ".join(cls.__name__ for cls in classes) + " (or a dict given to a builder)"
 
 
+def _declared(twin: type[Struct], name: str) -> Any:
+    return next(field.type for field in msgspec.structs.fields(twin) if field.name == name)
+
+
 @functools.cache
-def _declarations(cls: type[Struct]) -> tuple[tuple[str, Any, tuple[type, ...]], ...]:
-    """Each field of ``cls``: its name, its annotation, and the struct classes it holds (if any)."""
-    result = []
+def _rules(cls: type[Struct]) -> tuple[type[Struct], tuple[tuple[str, tuple[type, ...]], ...]]:
+    """The twin struct that checks the plain fields of ``cls``, and its fields that hold structs.
+
+    msgspec remembers what it learnt about a struct type, so checking values
+    through the twin is one cached conversion, not one per field.
+    """
+    plain: list[tuple[str, Any] | tuple[str, Any, None]] = []
+    nested: list[tuple[str, tuple[type, ...]]] = []
     for field in msgspec.structs.fields(cls):
         info = messages.type_info(field.type)
         members = info.types if isinstance(info, msgspec.inspect.UnionType) else (info,)
-        nested = tuple(member.cls for member in members if isinstance(member, msgspec.inspect.StructType))
-        result.append((field.name, field.type, nested))
-    return tuple(result)
+        classes = tuple(member.cls for member in members if isinstance(member, msgspec.inspect.StructType))
+        if classes:
+            nested.append((field.name, classes))
+        elif any(isinstance(member, msgspec.inspect.NoneType) for member in members):
+            plain.append((field.name, field.type, None))
+        else:
+            plain.append((field.name, field.type))
+    return msgspec.defstruct(f"{cls.__name__}Fields", plain, kw_only=True), tuple(nested)
 
 
 def _check_keys(data: Mapping[str, Any], allowed: tuple[str, ...], what: str, prefix: str = "") -> None:

@@ -144,9 +144,26 @@ class Event(Struct, frozen=True, omit_defaults=True, tag_field="type", dict=True
 
     @property
     def raw(self) -> Mapping[str, Any]:
-        """A read-only view of the decoded body, unknown fields included (empty for events built in code)."""
-        raw: Mapping[str, Any] = self.__dict__.get("_raw", _NO_RAW)
-        return raw
+        """A read-only view of the decoded body, unknown fields included (empty for events built in code).
+
+        Decoded on first use from the body :func:`load_event` was given, so
+        events whose raw view nobody reads cost nothing extra.
+
+        :raises InvalidEventError: an unknown field holds a number msgspec
+            cannot represent (the typed decode skips unknown fields unread).
+        """
+        state = self.__dict__
+        raw = state.get("_raw")
+        if raw is None:
+            body = state.get("_body")
+            if body is None:
+                return _NO_RAW
+            try:
+                raw = MappingProxyType(_CHECKER.decode(body))
+            except msgspec.ValidationError as exc:
+                raise InvalidEventError("body", f"invalid JSON: {exc}") from None
+            force_setattr(self, "_raw", raw)
+        return raw  # type: ignore[no-any-return]
 
     def to_dict(self) -> dict[str, Any]:
         """The wire form of this event (unset fields omitted), e.g. for a call simulator."""
@@ -274,18 +291,15 @@ def load_event(body: bytes | bytearray | memoryview | str, *, max_depth: int = 3
         body = bytes(body)
     if _nesting_exceeds(body, max_depth):
         raise InvalidEventError("body", f"JSON nested deeper than {max_depth} levels")
-    try:
-        # The untyped pass checks what the typed one skips (unknown fields) and is the raw view.
-        data = _CHECKER.decode(body)
-    except (msgspec.DecodeError, RecursionError, UnicodeError) as exc:  # UnicodeError: a str with lone surrogates
-        raise _undecodable(body, max_depth, exc) from None
-    if type(data) is not dict:
-        raise InvalidEventError("body", f"expected a JSON object, got {_json_type(data)}")
+    if isinstance(body, bytes) and not body.isascii():
+        _check_utf8(body)  # msgspec skips unknown fields without decoding their strings
     try:
         event = _DECODER.decode(body)
     except msgspec.ValidationError as exc:
-        raise _invalid(exc, data) from None
-    return _finished(event, data)
+        raise _invalid(exc, _decoded(body, max_depth)) from None
+    except (msgspec.DecodeError, RecursionError, UnicodeError) as exc:  # UnicodeError: a str with lone surrogates
+        raise _undecodable(body, max_depth, exc) from None
+    return _finished(event, body=body)
 
 
 def parse_event(data: Any) -> Event:
@@ -299,24 +313,55 @@ def parse_event(data: Any) -> Event:
         raise InvalidEventError("body", f"expected a JSON object, got {_json_type(data)}")
     plain = data if type(data) is dict else dict(data)
     try:
-        event = msgspec.convert(plain, WireEvent)
+        event = msgspec.convert({"event": plain}, _Envelope).event
     except msgspec.ValidationError as exc:
+        if not isinstance(exc.__cause__, InvalidEventError):
+            exc = msgspec.ValidationError(str(exc).replace(" - at `$.event", " - at `$", 1))
         raise _invalid(exc, plain) from None
-    return _finished(event, plain)
+    return _finished(event, raw=MappingProxyType(plain))
 
 
-def _finished(event: Event, data: dict[str, Any]) -> Event:
+class _Envelope(Struct):
+    """Holds the union for :func:`msgspec.convert`, which caches what it learns about a struct, not a union."""
+
+    event: WireEvent
+
+
+def _finished(event: Event, *, body: bytes | str | None = None, raw: Mapping[str, Any] | None = None) -> Event:
     if type(event) is _UserBargeIn:
         event = UserSpeak(session=event.session, text=event.text, barged_in=True, confidence=event.confidence)
-    force_setattr(event, "_raw", MappingProxyType(data))
+    if body is not None:
+        force_setattr(event, "_body", body)  # for the raw view, decoded when first read
+    if raw is not None:
+        force_setattr(event, "_raw", raw)
     return event
 
 
-def _invalid(exc: msgspec.ValidationError, data: dict[str, Any]) -> InvalidEventError:
-    """Our error for msgspec's, in the project's words and with the offending value."""
+def _check_utf8(body: bytes) -> None:
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidEventError("body", f"not valid UTF-8 (byte 0x{body[exc.start]:02x} at offset {exc.start})") from None
+
+
+def _decoded(body: bytes | str, max_depth: int) -> Any:
+    """The body as plain JSON, to name the offending value in an error (an error path only)."""
+    try:
+        return decode_json(body, max_depth=max_depth)
+    except InvalidEventError:
+        return None
+
+
+def _invalid(exc: msgspec.ValidationError, data: Any) -> InvalidEventError:
+    """Our error for msgspec's, in the project's words and with the offending value.
+
+    :param data: the body as plain JSON, where the offending value is looked up.
+    """
     if isinstance(exc.__cause__, InvalidEventError):  # raised by a __post_init__
         return exc.__cause__
     failure, path = messages.split_location(str(exc))
+    if not path and not isinstance(data, dict):
+        return InvalidEventError("body", f"expected a JSON object, got {_json_type(data)}")
     if failure.startswith("Object missing required field"):
         return InvalidEventError(_dotted((*path, failure.split("`")[1])), "missing")
     value = messages.value_at(data, path)
@@ -324,8 +369,9 @@ def _invalid(exc: msgspec.ValidationError, data: dict[str, Any]) -> InvalidEvent
         if isinstance(value, str):
             return UnknownEventTypeError(value)
         return InvalidEventError("type", f"expected a string, got {_describe(value)}")
-    if messages.is_constraint_failure(failure):
-        declared = messages.type_at(messages.type_info(WIRE_EVENTS[data["type"]]), path)
+    event_class = WIRE_EVENTS.get(data.get("type")) if isinstance(data, dict) else None
+    if messages.is_constraint_failure(failure) and event_class is not None and value is not messages.MISSING:
+        declared = messages.type_at(messages.type_info(event_class), path)
         return InvalidEventError(_dotted(path), f"expected {messages.expected(declared, failure)}, got {_describe(value)}")
     return InvalidEventError(_dotted(path) or "body", failure[:1].lower() + failure[1:])
 
