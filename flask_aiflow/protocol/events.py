@@ -163,7 +163,7 @@ class Event(Struct, frozen=True, omit_defaults=True, tag_field="type", dict=True
             except msgspec.ValidationError as exc:
                 raise InvalidEventError("body", f"invalid JSON: {exc}") from None
             force_setattr(self, "_raw", raw)
-        return raw  # type: ignore[no-any-return]
+        return raw
 
     def to_dict(self) -> dict[str, Any]:
         """The wire form of this event (unset fields omitted), e.g. for a call simulator."""
@@ -369,7 +369,8 @@ def _invalid(exc: msgspec.ValidationError, data: Any) -> InvalidEventError:
         if isinstance(value, str):
             return UnknownEventTypeError(value)
         return InvalidEventError("type", f"expected a string, got {_describe(value)}")
-    event_class = WIRE_EVENTS.get(data.get("type")) if isinstance(data, dict) else None
+    event_type = data.get("type") if isinstance(data, dict) else None
+    event_class = WIRE_EVENTS.get(event_type) if isinstance(event_type, str) else None
     if messages.is_constraint_failure(failure) and event_class is not None and value is not messages.MISSING:
         declared = messages.type_at(messages.type_info(event_class), path)
         return InvalidEventError(_dotted(path), f"expected {messages.expected(declared, failure)}, got {_describe(value)}")
