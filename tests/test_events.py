@@ -729,3 +729,46 @@ def test_reference_examples_parse() -> None:
     for example in examples:
         parsed = load_event(json.dumps(example))
         assert parsed.to_dict() == example
+
+
+# -- hostile input around the typed decode ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        (b'{"type": "session_end", "session": {"id": "x"}, "extra": "\xff"}', "not valid UTF-8"),
+        (b'{"type": "session_end", "session": {"id": "x"}, "extra": NaN}', "NaN is not a JSON number"),
+        (b'{"type": "session_end", "session": {"id": "x"}, "extra": [-Infinity]}', "Infinity is not a JSON number"),
+        (b'\xef\xbb\xbf{"type": "session_end", "session": {"id": "x"}}', "invalid JSON"),
+        (b'{"type": "session_end", "session": {"id": "x"}, "extra": ' + b"[" * 40 + b"]" * 40 + b"}", "nested deeper"),
+    ],
+)
+def test_hostile_input_in_unknown_fields_is_rejected(body: bytes, fragment: str) -> None:
+    with pytest.raises(InvalidEventError) as info:
+        load_event(body)
+    assert info.value.field == "body"
+    assert fragment in info.value.reason
+
+
+@pytest.mark.parametrize("literal", ["1e400", "-1e400", "9" * 5000])
+@pytest.mark.parametrize("key", ["duration_ms", "speech_started_at"])
+def test_numbers_out_of_range_in_declared_fields_are_rejected(key: str, literal: str) -> None:
+    body = '{"type": "assistant_speak", "%s": %s, "session": {"id": "x"}}' % (key, literal)  # noqa: UP031
+    with pytest.raises(InvalidEventError) as info:
+        load_event(body.encode())
+    assert info.value.field == key
+
+
+def test_numbers_in_unknown_fields_are_never_read() -> None:
+    """Skipped unread by the typed decode (no overflow, no quadratic int parsing); the raw view refuses them."""
+    event_ = load_event(b'{"type": "session_end", "session": {"id": "x"}, "extra": 1e400}')
+    assert event_ == SessionEnd(session=Session(id="x"))
+    with pytest.raises(InvalidEventError):
+        event_.raw  # noqa: B018
+
+
+def test_raw_is_decoded_from_the_body_on_first_read() -> None:
+    parsed = load_event(json.dumps(event("user_speak", text="hi", language="de-DE")).encode())
+    assert parsed.raw["language"] == "de-DE"
+    assert parsed.raw is parsed.raw

@@ -159,7 +159,7 @@ class Event(Struct, frozen=True, omit_defaults=True, tag_field="type", dict=True
             if body is None:
                 return _NO_RAW
             try:
-                raw = MappingProxyType(_CHECKER.decode(body))
+                raw = MappingProxyType(_PLAIN.decode(body))
             except msgspec.ValidationError as exc:
                 raise InvalidEventError("body", f"invalid JSON: {exc}") from None
             force_setattr(self, "_raw", raw)
@@ -269,7 +269,7 @@ WireEvent = (
 )
 
 _DECODER = msgspec.json.Decoder(WireEvent)
-_CHECKER = msgspec.json.Decoder()
+_PLAIN = msgspec.json.Decoder()
 
 
 # -- decoding and validating ------------------------------------------------------
@@ -278,9 +278,12 @@ _CHECKER = msgspec.json.Decoder()
 def load_event(body: bytes | bytearray | memoryview | str, *, max_depth: int = 32) -> Event:
     """Decode and validate one event body or WebSocket message.
 
-    The whole body must be strict JSON (UTF-8, no NaN or Infinity, no
-    number out of range, nesting at most ``max_depth`` deep, checked before
-    parsing); then msgspec decodes it into the event its ``type`` names.
+    One msgspec decode into the event its ``type`` names. The body must be
+    strict JSON: UTF-8 throughout, no BOM, no NaN or Infinity, nesting at
+    most ``max_depth`` deep (checked before parsing), and in the fields the
+    event declares no number out of range and no value of a wrong type.
+    Unknown fields are skipped unread (their numbers are never converted,
+    so they cannot overflow or cost time) until :attr:`Event.raw` is read.
 
     :raises UnknownEventTypeError: ``type`` names no known event (answer 204).
     :raises InvalidEventError: anything else is wrong; ``field`` says where.
