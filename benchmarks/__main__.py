@@ -1,6 +1,6 @@
 """Run the benchmarks: ``python -m benchmarks [--quick] [--only PART,...]``.
 
-Parts: ``dispatch`` (in-process pipeline vs direct calls), ``http`` (IVR app,
+Parts: ``protocol`` (event decode and action encode), ``dispatch`` (in-process pipeline vs direct calls), ``http`` (IVR app,
 bare Flask and Express under wrk), ``websocket`` (concurrent calls under
 gunicorn), ``memory`` (bytes per live call), ``redis`` (the IVR app on the
 in-memory store, a Redis and a Redis Cluster side by side), ``deferred`` (200
@@ -22,10 +22,20 @@ import sys
 import time
 from importlib.metadata import version
 
-from . import deferred_bench, dispatch_bench, http_bench, llm_first_sentence, memory_bench, redis_bench, ws_bench
+from . import (
+    deferred_bench,
+    dispatch_bench,
+    http_bench,
+    llm_first_sentence,
+    memory_bench,
+    protocol_bench,
+    redis_bench,
+    ws_bench,
+)
 from .common import BENCH
 
 PARTS = {
+    "protocol": protocol_bench,
     "dispatch": dispatch_bench,
     "http": http_bench,
     "websocket": ws_bench,

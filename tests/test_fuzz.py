@@ -16,7 +16,14 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from flask_aiflow.protocol.actions import action_from_dict
-from flask_aiflow.protocol.events import EVENT_TYPES, Event, InvalidEventError, decode_json, load_event, parse_event
+from flask_aiflow.protocol.events import (
+    EVENT_TYPES,
+    Event,
+    InvalidEventError,
+    decode_json,
+    load_event,
+    parse_event,
+)
 from flask_aiflow.web.routes import handle_ws_message
 
 from .conftest import SECRET, make_app

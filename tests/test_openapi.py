@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterator
+from datetime import UTC
 from typing import Any
 
 import pytest
@@ -24,7 +25,12 @@ from flask_aiflow.protocol.actions import (
     speak,
     transfer,
 )
-from flask_aiflow.protocol.events import EVENT_TYPES, InvalidEventError, UnknownEventTypeError, parse_event
+from flask_aiflow.protocol.events import (
+    EVENT_TYPES,
+    InvalidEventError,
+    UnknownEventTypeError,
+    parse_event,
+)
 from flask_aiflow.protocol.openapi import (
     action_schemas,
     error_schema,
@@ -33,10 +39,10 @@ from flask_aiflow.protocol.openapi import (
     unknown_event_schema,
 )
 
+from .apps.openapi_app import tiny_wav
 from .conftest import SECRET, event, make_app
 from .server import gunicorn
 from .test_fuzz import event_like
-from .apps.openapi_app import tiny_wav
 
 EVENTS = {name: Draft202012Validator(schema) for name, schema in event_schemas().items()}
 UNKNOWN = Draft202012Validator(unknown_event_schema())
@@ -293,10 +299,10 @@ def test_every_answer_of_the_built_in_paths_validates() -> None:
 
 def test_every_answer_of_the_built_in_skills_validates(tmp_path: Any) -> None:
     """greeting (open and closed, with its hang-up), audio (clips on events) and goodbye (with its hang-up)."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     (tmp_path / "notice.wav").write_bytes(tiny_wav())
-    clock = {"now": datetime(2025, 6, 2, 10, 0, tzinfo=timezone.utc)}  # a Monday
+    clock = {"now": datetime(2025, 6, 2, 10, 0, tzinfo=UTC)}  # a Monday
     app = make_app(
         AIFLOW_LOAD_ENTRY_POINTS=True,
         AIFLOW_SKILLS=["greeting", "audio", "goodbye"],
@@ -327,7 +333,7 @@ def test_every_answer_of_the_built_in_skills_validates(tmp_path: Any) -> None:
         send("user_speak", "open", text="OK, bye!"),
         send("assistant_speech_ended", "open"),
     ]
-    clock["now"] = datetime(2025, 6, 1, 10, 0, tzinfo=timezone.utc)  # a Sunday: closed
+    clock["now"] = datetime(2025, 6, 1, 10, 0, tzinfo=UTC)  # a Sunday: closed
     answers += [send("session_start", "closed"), send("assistant_speech_ended", "closed")]
     assert [answer["type"] for answer in answers] == ["speak", "audio", "speak", "hangup", "speak", "hangup"]
     for answer in answers:

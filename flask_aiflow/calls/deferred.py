@@ -56,6 +56,7 @@ from queue import SimpleQueue
 from time import monotonic, perf_counter
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+import msgspec
 from flask import current_app
 
 from flask_aiflow import signals
@@ -367,7 +368,7 @@ class Deferrals:
         current = action.user_input_timeout_seconds
         if current is not None and current <= poll:
             return action
-        return dataclasses.replace(action, user_input_timeout_seconds=poll)
+        return msgspec.structs.replace(action, user_input_timeout_seconds=poll)
 
     # -- running work (pool threads) -------------------------------------------------------
 

@@ -72,6 +72,7 @@ from flask_aiflow.protocol.actions import Action, Audio, BargeIn, Hangup, Invali
 from flask_aiflow.protocol.events import (
     AssistantSpeak,
     AssistantSpeechEnded,
+    Direction,
     Event,
     Session,
     SessionEnd,
@@ -179,7 +180,7 @@ class CallSimulator:
         *,
         session_id: str | None = None,
         account_id: str = "simulator",
-        direction: str = "inbound",
+        direction: Direction = "inbound",
         session_fields: str | None = None,
     ) -> SimulatedCall:
         """Ring the app: send ``session_start`` and carry out its answer.

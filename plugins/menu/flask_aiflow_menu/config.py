@@ -9,12 +9,14 @@ are start-up errors naming both places.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Annotated, Any, Final, Literal
 
 import msgspec
 from flask import Flask
 from msgspec import Meta
+from msgspec.structs import replace
+
 
 from flask_aiflow import SAFETY, Speak
 from flask_aiflow.skills.config import (
