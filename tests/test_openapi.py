@@ -33,7 +33,7 @@ from flask_aiflow.protocol.openapi import (
     unknown_event_schema,
 )
 
-from .conftest import SECRET, event, make_app
+from .helpers import SECRET, event, make_app
 from .server import gunicorn
 from .test_fuzz import event_like
 from .apps.openapi_app import tiny_wav
@@ -255,6 +255,7 @@ def api_schema(live_url: str) -> Any:
     return schemathesis.openapi.from_url(f"{live_url}/openapi.json")
 
 
+@pytest.mark.server
 @pytest.mark.parametrize("mode", [schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE])
 @settings(max_examples=150)
 @given(data=st.data())

@@ -23,8 +23,7 @@ from flask_aiflow.testing import (
 )
 from flask_aiflow.testing.rules import MIN_SPEECH_MS, MS_PER_CHARACTER
 
-from .conftest import SECRET
-from .helpers import make_skill, says
+from .helpers import SECRET, make_skill, says
 from .server import gunicorn
 from .skills import echo, frontdesk
 
@@ -100,7 +99,12 @@ def server_url() -> Iterator[str]:
         yield url
 
 
-CHANNELS = ["in-process webhook", "in-process websocket", "http", "websocket"]
+CHANNELS = [
+    "in-process webhook",
+    "in-process websocket",
+    pytest.param("http", marks=pytest.mark.server),
+    pytest.param("websocket", marks=pytest.mark.server),
+]
 
 
 @pytest.fixture(params=CHANNELS)
@@ -407,6 +411,7 @@ class TestExpectationMessages:
             call.expect_audio()
         assert call.say("x y z").expect_speech() is call.last_turn
 
+    @pytest.mark.server
     def test_remote_turns_say_the_decision_is_unavailable(self, server_url: str) -> None:
         call = CallSimulator(server_url, secret=SECRET).start_call()
         assert call.greeting.decision is None and not call.greeting.decisions_available
@@ -416,12 +421,14 @@ class TestExpectationMessages:
         call.hang_up()
 
 
+@pytest.mark.server
 @pytest.mark.parametrize("transport", ["webhook", "websocket"])
 def test_a_server_refusing_the_secret_is_a_clear_error(server_url: str, transport: str) -> None:
     with pytest.raises(TransportError, match="401"):
         CallSimulator(server_url, secret="wrong", transport=transport).start_call()
 
 
+@pytest.mark.server
 def test_a_websocket_url_works_as_the_target(server_url: str) -> None:
     sim = CallSimulator(server_url.replace("http://", "ws://"), secret=SECRET, transport="websocket", quiet_seconds=0.2)
     call = sim.start_call()

@@ -6,8 +6,7 @@ import pytest
 from flask import Flask
 
 from flask_aiflow import Decision, SkillConfigError
-from tests.conftest import event, make_app
-from tests.helpers import make_skill, says
+from tests.helpers import event, make_app, make_skill, says
 
 VIP = {"numbers": ["+4917012345678"], "transfer": {"target": "+4921155555555", "caller_id_name": "VIP line"}}
 
