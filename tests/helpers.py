@@ -14,6 +14,7 @@ from types import SimpleNamespace
 from typing import Any, Callable
 
 from flask import Flask
+from hypothesis import settings
 
 from flask_aiflow import AiFlow, hookimpl
 from flask_aiflow.testing import make_test_app
@@ -55,6 +56,16 @@ def make_app(*skills: Any, aiflow: AiFlow | None = None, **config: Any) -> Flask
     give it a store); ``config`` sets any Flask or ``AIFLOW_*`` key.
     """
     return make_test_app(*skills, aiflow=aiflow, **{"AIFLOW_SHARED_SECRET": SECRET, **config})
+
+
+def examples(count: int) -> int:
+    """``count`` property-based examples in a full run, proportionally fewer in the quick set.
+
+    For ``@settings(max_examples=examples(300))`` on a test that wants more
+    than the profile's 200 (see tests/conftest.py); read when the test module
+    is imported, after the profile is loaded.
+    """
+    return max(1, count * settings.default.max_examples // 200)
 
 
 def make_skill(name: str, priority: int | None = None, **hooks: Callable[..., Any]) -> Any:
