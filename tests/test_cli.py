@@ -16,8 +16,7 @@ from flask.cli import ScriptInfo
 from flask_aiflow import SkillConfigError
 from flask_aiflow.cli.commands import aiflow_cli
 
-from .conftest import make_app
-from .helpers import make_skill, says
+from .helpers import make_app, make_skill, says
 from .server import ROOT
 from .skills import echo, frontdesk
 
@@ -169,6 +168,7 @@ class TestCheck:
         result = check(lambda: Flask("plain"))
         assert result.exit_code == 1 and "not initialised" in result.output
 
+    @pytest.mark.slow
     def test_through_the_real_flask_command(self) -> None:
         """The ``flask.commands`` entry point makes the check run even when the app cannot start."""
         command = [sys.executable, "-m", "flask", "--app", "tests.apps.broken_config_app", "aiflow", "check"]

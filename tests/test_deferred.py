@@ -22,7 +22,7 @@ from flask_aiflow.config import DEFAULTS, ConfigurationError, load_settings
 from flask_aiflow.testing import CallSimulator
 from flask_aiflow.testing.errors import SimulationError
 
-from .conftest import make_app
+from .helpers import make_app
 from .skills import echo, orders
 
 APOLOGY = DEFAULTS["AIFLOW_DEFERRED_APOLOGY"]

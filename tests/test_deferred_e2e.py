@@ -21,9 +21,11 @@ import requests
 from flask_aiflow.config import DEFAULTS
 from flask_aiflow.testing import CallSimulator
 
-from .conftest import SECRET, event
+from .helpers import SECRET, event
 from .server import Server, serve
 from .skills import orders
+
+pytestmark = pytest.mark.server
 
 APP = "tests.apps.deferred_app:app"
 APOLOGY = DEFAULTS["AIFLOW_DEFERRED_APOLOGY"]

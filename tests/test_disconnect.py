@@ -25,7 +25,7 @@ from flask_aiflow.calls.disconnect import CLAIM, DISCONNECTED, end_if_abandoned,
 from flask_aiflow.testing import CallSimulator, make_test_app
 from flask_aiflow.testing.transports import InProcessWebSocket
 
-from .conftest import SECRET, event
+from .helpers import SECRET, event
 from .server import Server, serve
 from .skills import echo
 

@@ -19,8 +19,7 @@ from flask_aiflow.decision import (
     RULE_SESSION_END,
 )
 
-from .conftest import event, make_app
-from .helpers import make_skill, says
+from .helpers import event, make_app, make_skill, says
 
 
 def dispatch(app: Any, data: dict[str, Any]) -> Any:

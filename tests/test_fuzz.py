@@ -26,8 +26,7 @@ from flask_aiflow.protocol.events import (
 )
 from flask_aiflow.web.routes import handle_ws_message
 
-from .conftest import SECRET, make_app
-from .helpers import make_skill
+from .helpers import SECRET, make_app, make_skill
 
 # -- strategies ------------------------------------------------------------------------
 

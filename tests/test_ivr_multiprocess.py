@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import requests
 
-from .conftest import SECRET
+from .helpers import SECRET
 from .server import Server, serve
 from .test_ivr_e2e import (  # noqa: F401 - collected here again, with this module's dial
     HttpCall,
@@ -29,6 +29,8 @@ from .test_ivr_e2e import (  # noqa: F401 - collected here again, with this modu
     test_two_interleaved_calls_keep_their_own_state,
 )
 from .test_multiprocess import WARNING, Rotation
+
+pytestmark = pytest.mark.server
 
 APP = "tests.apps.ivr_workers:app"
 

@@ -23,7 +23,7 @@ from werkzeug.serving import make_server
 
 from flask_aiflow.web.routes import DISCARD_LIMIT
 
-from .conftest import event, make_app
+from .helpers import event, make_app
 from .server import free_port, gunicorn
 from .skills import frontdesk
 
@@ -35,7 +35,7 @@ def werkzeug_app() -> Any:
     return make_app(frontdesk, AIFLOW_SHARED_SECRET=SECRET, AIFLOW_FALLBACK=None)
 
 
-@pytest.fixture(scope="module", params=["werkzeug", "gunicorn"])
+@pytest.fixture(scope="module", params=["werkzeug", pytest.param("gunicorn", marks=pytest.mark.server)])
 def server(request: Any) -> Iterator[tuple[str, str, int]]:
     """(name, host, port) of a running server with the front-desk skill."""
     if request.param == "gunicorn":

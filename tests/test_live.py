@@ -9,12 +9,11 @@ import pytest
 
 from flask_aiflow import LiveCall, live_calls
 
-from .conftest import event, make_app
-from .helpers import make_skill
+from .helpers import event, make_app, make_skill
 from .test_stores import store_config
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
 def kind(request: Any) -> str:
     return str(request.param)
 

@@ -40,7 +40,7 @@ from flask_aiflow.protocol.openapi import (
 )
 
 from .apps.openapi_app import tiny_wav
-from .conftest import SECRET, event, make_app
+from .helpers import SECRET, event, examples, make_app
 from .server import gunicorn
 from .test_fuzz import event_like
 
@@ -84,7 +84,7 @@ def test_action_schemas_allow_exactly_the_keys_action_from_dict_allows() -> None
 
 
 @given(event_like)
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 def test_event_schemas_agree_with_the_parser(value: dict[str, Any]) -> None:
     try:
         parse_event(value)
@@ -186,7 +186,7 @@ def _base64_but_not_wav(value: dict[str, Any]) -> bool:
 
 
 @given(action_like)
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 def test_action_schemas_agree_with_action_from_dict(value: dict[str, Any]) -> None:
     try:
         action_from_dict(value)
@@ -261,6 +261,7 @@ def api_schema(live_url: str) -> Any:
     return schemathesis.openapi.from_url(f"{live_url}/openapi.json")
 
 
+@pytest.mark.server
 @pytest.mark.parametrize("mode", [schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE])
 @settings(max_examples=150)
 @given(data=st.data())

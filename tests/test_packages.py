@@ -23,6 +23,8 @@ from flask_aiflow.cli.commands import aiflow_cli
 
 from .server import ROOT
 
+pytestmark = pytest.mark.pip
+
 
 def install(package: Path, target: Path) -> None:
     command = [

@@ -20,8 +20,7 @@ from flask_aiflow import AiFlow
 from flask_aiflow.calls.redis_store import RedisStore
 from flask_aiflow.calls.store import CallRecord, StateStore
 
-from .conftest import event, make_app
-from .helpers import make_skill
+from .helpers import event, make_app, make_skill
 
 ITERATIONS = 60
 #: Each handler dawdles this long between reading and writing, so that

@@ -17,7 +17,7 @@ from flask_aiflow import StoreUnavailable
 from flask_aiflow.calls.redis_store import RedisStore
 from flask_aiflow.calls.store import CallRecord
 
-from .conftest import SECRET, event
+from .helpers import SECRET, event
 from .helpers import make_skill
 from .redis_server import RedisProcess, redis_process, require_redis_server
 

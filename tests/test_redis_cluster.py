@@ -16,7 +16,7 @@ import pytest
 from flask_aiflow.calls.redis_store import RedisStore
 from flask_aiflow.calls.store import CallRecord
 
-from .conftest import event, make_app
+from .helpers import event, make_app
 from .redis_server import RedisCluster, redis_cluster, require_redis_server
 from .test_redis import command_counts, counter, post
 

@@ -16,7 +16,7 @@ from flask_aiflow.cli.schema import all_schemas, schema_for, schema_names
 from flask_aiflow.protocol.actions import ACTION_TYPES, action_from_dict
 from flask_aiflow.protocol.events import EVENT_TYPES
 
-from .conftest import event
+from .helpers import event
 
 
 def schema_accepts(name: str, data: Any) -> bool:

@@ -23,8 +23,7 @@ from flask_aiflow.testing import (
 )
 from flask_aiflow.testing.rules import MIN_SPEECH_MS, MS_PER_CHARACTER, barge_in_characters
 
-from .conftest import SECRET
-from .helpers import make_skill, says
+from .helpers import SECRET, make_skill, says
 from .server import gunicorn
 from .skills import echo, frontdesk
 
@@ -118,7 +117,12 @@ def server_url() -> Iterator[str]:
         yield url
 
 
-CHANNELS = ["in-process webhook", "in-process websocket", "http", "websocket"]
+CHANNELS = [
+    "in-process webhook",
+    "in-process websocket",
+    pytest.param("http", marks=pytest.mark.server),
+    pytest.param("websocket", marks=pytest.mark.server),
+]
 
 
 @pytest.fixture(params=CHANNELS)
@@ -514,6 +518,7 @@ class TestExpectationMessages:
             call.expect_audio()
         assert call.say("x y z").expect_speech() is call.last_turn
 
+    @pytest.mark.server
     def test_remote_turns_say_the_decision_is_unavailable(self, server_url: str) -> None:
         call = CallSimulator(server_url, secret=SECRET).start_call()
         assert call.greeting.decision is None and not call.greeting.decisions_available
@@ -523,12 +528,14 @@ class TestExpectationMessages:
         call.hang_up()
 
 
+@pytest.mark.server
 @pytest.mark.parametrize("transport", ["webhook", "websocket"])
 def test_a_server_refusing_the_secret_is_a_clear_error(server_url: str, transport: str) -> None:
     with pytest.raises(TransportError, match="401"):
         CallSimulator(server_url, secret="wrong", transport=transport).start_call()
 
 
+@pytest.mark.server
 def test_a_websocket_url_works_as_the_target(server_url: str) -> None:
     sim = CallSimulator(server_url.replace("http://", "ws://"), secret=SECRET, transport="websocket", quiet_seconds=0.2)
     call = sim.start_call()
@@ -638,7 +645,7 @@ def test_the_ivr_example_does_not_need_assistant_speak(transport: str, announced
     call.close()
 
 
-@pytest.mark.parametrize("store", ["memory", "redis"])
+@pytest.mark.parametrize("store", ["memory", pytest.param("redis", marks=pytest.mark.redis)])
 def test_pushed_speech_reaches_the_transcript_once(store: str, request: Any) -> None:
     """Speech the app answered with is recorded once; speech it pushed comes in through assistant_speak."""
     config = {"AIFLOW_FALLBACK": None}

@@ -16,7 +16,7 @@ from flask_aiflow.skills.config import KeyPath
 from flask_aiflow.skills.declare import Skill, SkillNotConfiguredError
 from flask_aiflow.skills.models import ConfigModel, NonEmptyStr, PhoneNumber, config_schema, convert
 
-from .conftest import SECRET, event, make_app
+from .helpers import SECRET, event, make_app
 
 ROOT = KeyPath("AIFLOW_DEMO")
 

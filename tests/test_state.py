@@ -7,8 +7,7 @@ from typing import Any
 from flask_aiflow import AiFlow
 from flask_aiflow.calls.store import CallRecord, MemoryStore, StateStore
 
-from .conftest import event, make_app
-from .helpers import make_skill
+from .helpers import event, make_app, make_skill
 
 
 class FakeClock:

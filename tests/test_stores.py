@@ -15,8 +15,7 @@ import pytest
 from flask_aiflow import CallBusy, ConfigurationError, MemoryStore, hookimpl
 from flask_aiflow.calls.store import CallRecord, StateStore
 
-from .conftest import event, make_app
-from .helpers import make_skill
+from .helpers import event, make_app, make_skill
 from .server import ROOT
 
 StoreFactory = Callable[..., StateStore]
@@ -27,7 +26,9 @@ def record(**meta: Any) -> str:
     return CallRecord(meta=meta).dumps()
 
 
-@pytest.fixture(params=["memory", "redis", "cluster"])
+@pytest.fixture(
+    params=["memory", pytest.param("redis", marks=pytest.mark.redis), pytest.param("cluster", marks=pytest.mark.redis)]
+)
 def kind(request: Any) -> str:
     return str(request.param)
 
@@ -287,12 +288,13 @@ class TestConfiguration:
         with pytest.raises(ConfigurationError, match=message):
             make_app(**{key: value})
 
+    @pytest.mark.slow
     def test_a_redis_url_without_redis_installed_is_a_clear_start_up_error(self) -> None:
         script = textwrap.dedent(
             """
             import sys
             sys.modules["redis"] = None  # as if redis-py were not installed
-            from tests.conftest import make_app
+            from tests.helpers import make_app
             try:
                 make_app(AIFLOW_STATE_STORE="redis://localhost:6379/0")
             except Exception as exc:

@@ -16,8 +16,7 @@ import flask_aiflow_greeting as greeting
 from flask_aiflow import AiFlow, SkillConfigError
 from flask_aiflow.protocol.wav import inspect_wav
 from flask_aiflow_audio import UnknownClipError, clip, clip_names
-from tests.conftest import SECRET, event, make_app
-from tests.helpers import make_skill
+from tests.helpers import SECRET, event, make_app, make_skill
 
 
 def write_wav(path: Path, *, rate: int = 16000, channels: int = 1, width: int = 2, frames: int = 160) -> bytes:

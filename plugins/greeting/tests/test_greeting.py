@@ -11,10 +11,9 @@ from flask import Flask
 
 import flask_aiflow_greeting as greeting
 from flask_aiflow import SkillConfigError, speak
-from tests.conftest import SECRET, event, make_app
-from tests.helpers import make_skill
+from tests.helpers import SECRET, event, make_app, make_skill
 
-BERLIN = "+4930123456"  # the called number of tests.conftest's sessions
+BERLIN = "+4930123456"  # the called number of tests.helpers' sessions
 NEW_YORK = "+12125550100"
 
 

@@ -106,6 +106,7 @@ def served() -> Iterator[tuple[StandIn, str]]:
         model.stop()
 
 
+@pytest.mark.server
 @pytest.mark.parametrize("transport", ["webhook", "websocket"])
 def test_served_by_gunicorn_over_real_http_and_websocket(served: tuple[StandIn, str], transport: str) -> None:
     standin, url = served

@@ -22,7 +22,7 @@ from flask_aiflow import Speak, get_state
 from flask_aiflow.config import DEFAULTS
 from flask_aiflow.testing import CallSimulator, SimulatedCall
 from plugins.llm.tests.standin import Reply, StandIn, words
-from tests.conftest import make_app
+from tests.helpers import make_app
 
 FILLER = DEFAULTS["AIFLOW_DEFERRED_FILLER"]
 APOLOGY = "Sorry, I can't answer that right now."

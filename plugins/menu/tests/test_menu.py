@@ -13,8 +13,7 @@ from flask import Flask
 import flask_aiflow_menu
 from flask_aiflow import FLOOR, SAFETY, SkillConfigError
 from flask_aiflow_menu.config import load
-from tests.conftest import event, make_app
-from tests.helpers import make_skill, says, wav_bytes
+from tests.helpers import event, make_app, make_skill, says, wav_bytes
 
 AGENT = {"target": "+1234567890", "caller_id_name": "Support Team"}
 MENU: dict[str, Any] = {

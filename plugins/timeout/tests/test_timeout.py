@@ -9,8 +9,7 @@ from flask import Flask
 
 import flask_aiflow_timeout
 from flask_aiflow import SkillConfigError
-from tests.conftest import event, make_app
-from tests.helpers import make_skill, says
+from tests.helpers import event, make_app, make_skill, says
 
 AGENT = {"target": "+1234567890", "caller_id_name": "Support Team"}
 
