@@ -1,8 +1,11 @@
 """Run the benchmarks: ``python -m benchmarks [--quick] [--only PART,...]``.
 
-Parts: ``dispatch`` (in-process pipeline vs direct calls), ``http`` (IVR app,
+Parts: ``protocol`` (event decode and action encode), ``dispatch`` (in-process pipeline vs direct calls), ``http`` (IVR app,
 bare Flask and Express under wrk), ``websocket`` (concurrent calls under
-gunicorn), ``memory`` (bytes per live call). Figures and ratios are printed
+gunicorn), ``memory`` (bytes per live call), ``redis`` (the IVR app on the
+in-memory store, a Redis and a Redis Cluster side by side), ``deferred`` (200
+calls with slow work in flight), ``llm`` (time to the LLM skill's first spoken
+sentence against the model's own). Figures and ratios are printed
 as Markdown and saved to ``benchmarks/logs/results.md`` and ``results.json``.
 These are measurements, not tests: nothing here passes or fails a build.
 """
@@ -19,14 +22,27 @@ import sys
 import time
 from importlib.metadata import version
 
-from . import dispatch_bench, http_bench, memory_bench, ws_bench
+from . import (
+    deferred_bench,
+    dispatch_bench,
+    http_bench,
+    llm_first_sentence,
+    memory_bench,
+    protocol_bench,
+    redis_bench,
+    ws_bench,
+)
 from .common import BENCH
 
 PARTS = {
+    "protocol": protocol_bench,
     "dispatch": dispatch_bench,
     "http": http_bench,
     "websocket": ws_bench,
     "memory": memory_bench,
+    "redis": redis_bench,
+    "deferred": deferred_bench,
+    "llm": llm_first_sentence,
 }
 
 

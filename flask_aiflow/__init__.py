@@ -24,7 +24,7 @@ from flask_aiflow.protocol.actions import (
     transfer,
 )
 from flask_aiflow.calls.call import Call, Floor
-from flask_aiflow.skills.candidates import FALLBACK, FLOOR, GENERIC, INTENT, SAFETY, Candidate, reprompt
+from flask_aiflow.skills.candidates import FALLBACK, FLOOR, GENERIC, INTENT, SAFETY, Candidate, Deferred, reprompt
 from flask_aiflow.config import ConfigurationError
 from flask_aiflow.decision import Decision
 from flask_aiflow.protocol.events import (
@@ -61,6 +61,7 @@ __all__ = [
     "Candidate",
     "ConfigurationError",
     "Decision",
+    "Deferred",
     "ElevenLabsTTS",
     "Event",
     "FALLBACK",
@@ -77,6 +78,7 @@ __all__ = [
     "SessionEnd",
     "SessionStart",
     "SkillConfigError",
+    "StoreUnavailable",
     "SkillError",
     "Speak",
     "Transfer",

@@ -70,13 +70,19 @@ DEFAULTS: dict[str, Any] = {
     "AIFLOW_REDIS_PREFIX": "aiflow:",
     # Redis store: seconds a call's lock lives at most (longer than the slowest
     # event) and seconds an event waits for it before giving up (503 on the
-    # webhook). The in-memory store's lock needs neither.
+    # webhook); None waits at most the event budget (1 s without a budget).
+    # The in-memory store's lock needs neither.
     "AIFLOW_LOCK_TIMEOUT": 10.0,
-    "AIFLOW_LOCK_WAIT": 5.0,
+    "AIFLOW_LOCK_WAIT": None,
     # Turns kept in each call's transcript (0: keep none).
     "AIFLOW_TRANSCRIPT_LIMIT": 50,
     # Seconds send() waits for the process holding a call's WebSocket to confirm.
     "AIFLOW_PUSH_TIMEOUT": 2.0,
+    # Seconds a call whose WebSocket closed without session_end may take to
+    # come back on a new connection before it is ended as if session_end had
+    # arrived (skills' aiflow_session_end, state removed, call_ended with
+    # reason "disconnected"); None never ends it (the state TTL expires it).
+    "AIFLOW_DISCONNECT_GRACE": 30.0,
     # Serve the browser console (development only: refused unless the app is
     # in debug or testing mode or AIFLOW_CONSOLE_ALLOW_PRODUCTION is set).
     "AIFLOW_CONSOLE": False,
@@ -102,6 +108,18 @@ DEFAULTS: dict[str, Any] = {
     "AIFLOW_METRICS_PATH": "/metrics",
     # Mask phone numbers in flask-aiflow's log lines (+49******567).
     "AIFLOW_MASK_PHONE_NUMBERS": False,
+    # Slow work (a skill returns Deferred): the seconds its answer may take
+    # unless the skill says, what the caller hears when it raises or misses
+    # that deadline (a string or an action dict: a transfer escalates), the
+    # filler for work whose skill named none, what keeps a webhook call
+    # polling while the work runs, how soon the service is asked to call
+    # back (user_input_timeout_seconds), and the size of the work pool.
+    "AIFLOW_DEFERRED_DEADLINE": 8.0,
+    "AIFLOW_DEFERRED_APOLOGY": "I'm sorry, that is taking too long. Please try again in a moment.",
+    "AIFLOW_DEFERRED_FILLER": "One moment, please.",
+    "AIFLOW_DEFERRED_HOLD": "Still working on it.",
+    "AIFLOW_DEFERRED_POLL_SECONDS": 1.0,
+    "AIFLOW_DEFERRED_WORKERS": 32,
 }
 
 FALLBACK_ALLOWED_EVENTS = frozenset(
@@ -153,9 +171,20 @@ class Settings:
     state_store: str = "memory"
     redis_prefix: str = "aiflow:"
     lock_timeout: float = 10.0
-    lock_wait: float = 5.0
+    lock_wait: float = 0.8
     transcript_limit: int = 50
     push_timeout: float = 2.0
+    #: seconds, or None: see ``AIFLOW_DISCONNECT_GRACE``
+    disconnect_grace: float | None = 30.0
+    deferred_deadline: float = 8.0
+    #: said when slow work fails or misses its deadline (a speak, audio, transfer or hangup)
+    deferred_apology: Action = Speak(text=DEFAULTS["AIFLOW_DEFERRED_APOLOGY"])
+    #: said while slow work runs when its skill named no filler (a speak or audio)
+    deferred_filler: Action = Speak(text=DEFAULTS["AIFLOW_DEFERRED_FILLER"])
+    #: said on a webhook poll that finds the work still running (a speak)
+    deferred_hold: Speak = Speak(text=DEFAULTS["AIFLOW_DEFERRED_HOLD"])
+    deferred_poll: float = 1.0
+    deferred_workers: int = 32
 
 
 def _names(key: str, value: Any) -> tuple[str, ...]:
@@ -323,10 +352,47 @@ def load_settings(config: Mapping[str, Any]) -> Settings:
         state_store=_store_url(config["AIFLOW_STATE_STORE"]),
         redis_prefix=_prefix(config["AIFLOW_REDIS_PREFIX"]),
         lock_timeout=_seconds("AIFLOW_LOCK_TIMEOUT", config["AIFLOW_LOCK_TIMEOUT"]),
-        lock_wait=_seconds("AIFLOW_LOCK_WAIT", config["AIFLOW_LOCK_WAIT"]),
+        lock_wait=_lock_wait(config["AIFLOW_LOCK_WAIT"], config["AIFLOW_EVENT_BUDGET_MS"]),
         transcript_limit=_transcript_limit(config["AIFLOW_TRANSCRIPT_LIMIT"]),
         push_timeout=_seconds("AIFLOW_PUSH_TIMEOUT", config["AIFLOW_PUSH_TIMEOUT"]),
+        disconnect_grace=_optional_seconds("AIFLOW_DISCONNECT_GRACE", config["AIFLOW_DISCONNECT_GRACE"]),
+        deferred_deadline=_seconds("AIFLOW_DEFERRED_DEADLINE", config["AIFLOW_DEFERRED_DEADLINE"]),
+        deferred_apology=_spoken(
+            "AIFLOW_DEFERRED_APOLOGY", config["AIFLOW_DEFERRED_APOLOGY"], tts, barge_in, APOLOGY_KINDS
+        ),
+        deferred_filler=_spoken("AIFLOW_DEFERRED_FILLER", config["AIFLOW_DEFERRED_FILLER"], tts, barge_in, FILLER_KINDS),
+        deferred_hold=_spoken("AIFLOW_DEFERRED_HOLD", config["AIFLOW_DEFERRED_HOLD"], tts, barge_in, ("speak",)),  # type: ignore[arg-type]
+        deferred_poll=_seconds("AIFLOW_DEFERRED_POLL_SECONDS", config["AIFLOW_DEFERRED_POLL_SECONDS"]),
+        deferred_workers=_positive_int("AIFLOW_DEFERRED_WORKERS", config["AIFLOW_DEFERRED_WORKERS"]),
     )
+
+
+#: What each slow-work setting may be.
+APOLOGY_KINDS = ("speak", "audio", "transfer", "hangup")
+FILLER_KINDS = ("speak", "audio")
+
+
+def _spoken(key: str, value: Any, tts: TTS | None, barge_in: BargeInConfig | None, kinds: tuple[str, ...]) -> Action:
+    """A string (spoken with the default voice) or an action dict of one of ``kinds``."""
+    try:
+        if isinstance(value, str) and value.strip():
+            return Speak(text=value, tts=tts, barge_in=barge_in)
+        if isinstance(value, Mapping):
+            action = action_from_dict(value)
+            if action.type in kinds:
+                return action
+            raise ConfigurationError(f"{key} must be one of {', '.join(kinds)}, got a {action.type} action")
+    except InvalidActionError as exc:
+        raise ConfigurationError(f"{key}: {exc}") from None
+    raise ConfigurationError(f"{key} must be a non-empty string or an action dict, got {value!r}")
+
+
+def _lock_wait(value: Any, budget_ms: Any) -> float:
+    """The lock wait: as configured, else the event budget (the service wants an answer within it)."""
+    if value is not None:
+        return _seconds("AIFLOW_LOCK_WAIT", value)
+    budget = _optional_seconds("AIFLOW_EVENT_BUDGET_MS", budget_ms, 0.001)
+    return 1.0 if budget is None else budget
 
 
 def _optional_positive_int(key: str, value: Any) -> int | None:

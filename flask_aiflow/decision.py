@@ -59,6 +59,9 @@ class CandidateRecord:
     reprompt: bool = False
     #: how the floor placed it: ``"match"`` (raised to FLOOR), ``"reprompt"`` or None
     floor: str | None = None
+    #: slow work: the skill's ``Deferred`` (its action is the filler), or a
+    #: marker for an answer of earlier work (see :mod:`flask_aiflow.calls.deferred`)
+    deferred: Any = None
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -79,6 +82,8 @@ class CandidateRecord:
             data["reprompt"] = True
         if self.floor is not None:
             data["floor"] = self.floor
+        if self.deferred is not None:
+            data["deferred"] = True
         return data
 
 

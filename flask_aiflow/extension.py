@@ -21,6 +21,7 @@ from flask_aiflow.protocol.actions import Action
 from flask_aiflow.protocol.events import Event, parse_event
 from flask_aiflow.skills.fallback import fallback_skill
 from flask_aiflow.skills.registry import SkillConfigError, SkillError, SkillRegistry
+from flask_aiflow.calls.deferred import Deferrals
 from flask_aiflow.web.ratelimit import AuthFailureLimiter
 from flask_aiflow.web.servers import worker_processes
 
@@ -48,6 +49,11 @@ class AiFlowState:
     metrics: Metrics | None = None
     _openapi_json: str | None = field(default=None, repr=False)
 
+    @property
+    def deferrals(self) -> Deferrals:
+        """Slow work handed over by skills (``Deferred``): its pool, jobs and delivery."""
+        return self.pipeline.deferrals
+
     def openapi_json(self) -> str:
         """The OpenAPI description of this app's webhook, as JSON text (built once)."""
         if self._openapi_json is None:
@@ -62,9 +68,16 @@ class AiFlowState:
             self._openapi_json = json.dumps(document, indent=1)
         return self._openapi_json
 
-    def handle(self, event: Event, transport: str, route: str | None = None) -> Decision:
-        """Handle one event in the current app context (see :meth:`Pipeline.handle`)."""
-        return self.pipeline.handle(event, transport, route)
+    def handle(
+        self, event: Event, transport: str, route: str | None = None, *, end_reason: str = "session_end"
+    ) -> Decision:
+        """Handle one event in the current app context (see :meth:`Pipeline.handle`).
+
+        :param end_reason: for a ``session_end``, why the call ended, as
+            ``call_ended`` reports it: ``"session_end"`` (the service sent
+            it) or ``"disconnected"`` (:mod:`flask_aiflow.calls.disconnect`).
+        """
+        return self.pipeline.handle(event, transport, route, end_reason=end_reason)
 
     def send(
         self, session_id: str, action: Action | Mapping[str, Any] | str, *, timeout: float | None = None
@@ -131,8 +144,12 @@ class AiFlow:
     metrics), ``AIFLOW_MASK_PHONE_NUMBERS`` (mask phone numbers in logs),
     ``AIFLOW_STATE_STORE``, ``AIFLOW_REDIS_PREFIX``, ``AIFLOW_LOCK_TIMEOUT``,
     ``AIFLOW_LOCK_WAIT``, ``AIFLOW_TRANSCRIPT_LIMIT``, ``AIFLOW_PUSH_TIMEOUT``,
-    ``AIFLOW_CONSOLE``, ``AIFLOW_CONSOLE_PATH``,
-    ``AIFLOW_CONSOLE_ALLOW_PRODUCTION``.
+    ``AIFLOW_DISCONNECT_GRACE`` (when a call whose WebSocket closed without
+    ``session_end`` is ended), ``AIFLOW_CONSOLE``, ``AIFLOW_CONSOLE_PATH``,
+    ``AIFLOW_CONSOLE_ALLOW_PRODUCTION``, ``AIFLOW_DEFERRED_DEADLINE``,
+    ``AIFLOW_DEFERRED_APOLOGY``, ``AIFLOW_DEFERRED_FILLER``,
+    ``AIFLOW_DEFERRED_HOLD``, ``AIFLOW_DEFERRED_POLL_SECONDS``,
+    ``AIFLOW_DEFERRED_WORKERS`` (slow work, see :mod:`flask_aiflow.calls.deferred`).
     """
 
     def __init__(
@@ -207,7 +224,7 @@ class AiFlow:
             settings,
             registry,
             store,
-            Pipeline(registry, store, settings),
+            Pipeline(registry, store, settings, Deferrals(store, settings, hub)),
             hub,
             limiter=limiter,
             metrics=metrics,

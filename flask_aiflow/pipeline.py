@@ -29,7 +29,8 @@ from dataclasses import replace
 from time import perf_counter
 
 from flask_aiflow import signals
-from flask_aiflow.calls.call import TranscriptSource, transcript_turn
+from flask_aiflow.calls.call import TranscriptSource, speech_turns, transcript_turn, unrecorded
+from flask_aiflow.calls.deferred import NOTHING, Deferrals, Settling
 from flask_aiflow.calls.commit import commit
 from flask_aiflow.calls.store import CallRecord, CallTransaction, StateStore, Turn
 from flask_aiflow.config import Settings
@@ -48,12 +49,18 @@ logger = logging.getLogger("flask_aiflow")
 class Pipeline:
     """Turns one app's events into decisions."""
 
-    def __init__(self, registry: SkillRegistry, store: StateStore, settings: Settings) -> None:
+    def __init__(
+        self, registry: SkillRegistry, store: StateStore, settings: Settings, deferrals: Deferrals | None = None
+    ) -> None:
         self.registry = registry
         self.store = store
         self.settings = settings
+        #: slow work handed over by skills (a ``Deferred``), and its answers
+        self.deferrals = deferrals if deferrals is not None else Deferrals(store, settings)
 
-    def handle(self, event: Event, transport: str, route: str | None = None) -> Decision:
+    def handle(
+        self, event: Event, transport: str, route: str | None = None, *, end_reason: str = "session_end"
+    ) -> Decision:
         """Decide on one event and report the decision (signals, debug log).
 
         Must run inside an app context (the app is the signals' sender). Log
@@ -68,7 +75,7 @@ class Pipeline:
         try:
             signals.report_received(event, transport)
             decision = self.decide(event, transport, route)
-            signals.report_decision(event, decision)
+            signals.report_decision(event, decision, end_reason)
             return decision
         finally:
             session_id_var.reset(token)
@@ -80,21 +87,30 @@ class Pipeline:
         turn = self._transcript_turn(event)
         with self.store.transaction(session_id) as txn:
             record, load_notes = self._load(txn, event)
+            turn = unrecorded(turn, record)  # an assistant_speak of an answer already recorded adds nothing
+            # slow work in flight: its answer may be due, a poll of ours may have come, or a newer turn drops it
+            slow = Settling(session_id)
+            due = self.deferrals.due(event, record, slow, transport) if record.deferred else NOTHING
             transcript = TranscriptSource(self.store, session_id, turn, self.settings.transcript_limit)
-            hooks = self.registry.hooks_for(EVENT_HOOKS[event.type])
+            hooks = () if due.polled else self.registry.hooks_for(EVENT_HOOKS[event.type])
             asked = ask_skills(hooks, event, record, transcript, self.settings, started)
             followup, record, followup_notes = self._due_followup(event, record)
-            ranking = self._rank(event, record, asked, followup)
+            ranking = self._rank(event, record, asked, [due.candidate, followup])
             action = ranking.winner.action if ranking.winner is not None else None
             rule = ranking.rule
-            if not ranking.candidates:
+            if not ranking.candidates and not due.polled:
                 fallback = self._fallback(event, record, transcript)
                 if fallback is not None:
                     action, rule = fallback, RULE_FALLBACK
+            if ranking.winner is not None and ranking.winner.deferred is not None:
+                slow.winner, slow.action = ranking.winner, action
+                self.deferrals.settle(event, record, slow, transport, started)
+                action = slow.action
             committed = commit(
                 record, event, asked.runs, ranking.winner, action, asked.unfinished, now=time.time()
             )
-            self._persist(txn, event, committed.record, transport, route, turn)
+            turns = speech_turns(turn, committed.record, action) if self.settings.transcript_limit else []
+            self._persist(txn, event, committed.record, transport, route, turns)
         return Decision(
             event_type=event.type,
             session_id=session_id,
@@ -104,7 +120,7 @@ class Pipeline:
             winner=ranking.winner,
             action=action,
             rule=rule,
-            notes=[*load_notes, *asked.notes, *followup_notes, *committed.notes],
+            notes=[*load_notes, *asked.notes, *followup_notes, *slow.notes, *committed.notes],
             not_run=list(asked.not_run),
             seconds=perf_counter() - started,
         )
@@ -154,12 +170,12 @@ class Pipeline:
         )
         return followup, record, []
 
-    def _rank(self, event: Event, record: CallRecord, asked: Asked, followup: Proposal | None) -> Ranking:
+    def _rank(self, event: Event, record: CallRecord, asked: Asked, due: list[Proposal | None]) -> Ranking:
+        """Rank the skills' proposals, with what is due (an answer of slow work, a follow-up) first."""
         proposals = [proposal for run in asked.runs for proposal in run.proposals]
         if isinstance(event, SessionEnd):
             return ignore_all(proposals)
-        if followup is not None:
-            proposals.insert(0, followup)
+        proposals[:0] = [proposal for proposal in due if proposal is not None]
         holder = record.floor["skill"] if record.floor is not None else None
         return rank(proposals, holder=holder, order_of=self.registry.order_of)
 
@@ -173,7 +189,7 @@ class Pipeline:
         return answers[0].action if answers else None
 
     def _persist(
-        self, txn: CallTransaction, event: Event, record: CallRecord, transport: str, route: str | None, turn: Turn | None
+        self, txn: CallTransaction, event: Event, record: CallRecord, transport: str, route: str | None, turns: list[Turn]
     ) -> None:
         if isinstance(event, SessionEnd):
             txn.delete()
@@ -182,8 +198,8 @@ class Pipeline:
         meta.update(last_event=event.type, last_event_at=time.time(), transport=transport)
         if route is not None:
             meta["node"] = route
-        record = CallRecord(skills=record.skills, floor=record.floor, meta=meta, pending=record.pending)
-        txn.save(record, self.settings.state_ttl, turn=turn, turn_limit=self.settings.transcript_limit)
+        record = replace(record, meta=meta)
+        txn.save(record, self.settings.state_ttl, turns=turns, turn_limit=self.settings.transcript_limit)
 
 
 def _new_record(event: Event) -> CallRecord:

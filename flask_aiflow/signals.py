@@ -19,12 +19,22 @@ action_chosen      ``event``, ``action``, ``decision``
 no_action          ``event``, ``decision``
 skill_failed       ``event``, ``skill``, ``failure``
 call_started       ``event``, ``session``
-call_ended         ``event``, ``session``
+call_ended         ``event``, ``session``, ``reason`` (``"session_end"``, or
+                   ``"disconnected"`` for a call whose WebSocket closed without
+                   one, ended after ``AIFLOW_DISCONNECT_GRACE``)
+deferred_done      ``session_id``, ``skill``, ``outcome``, ``seconds``, ``message``
 =================  ============================================================
 
 They are sent from here only, by the ``report_*`` functions below, which
 also write the matching log lines: the pipeline reports each decision once,
 the web layer each refused or ignored message.
+
+``deferred_done`` reports how slow work (a skill's ``Deferred``) ended:
+``outcome`` is ``answered``, ``raised``, ``timeout`` (missed its deadline),
+``empty`` (nothing to say), ``invalid`` (not an answer), ``dropped`` (a newer
+caller turn made it stale) or ``ended`` (the call ended first); ``seconds``
+since it started. It is sent from whichever thread learns the outcome (a
+worker of the pool, the deadline clock, or the one handling an event).
 """
 
 from __future__ import annotations
@@ -51,6 +61,8 @@ no_action = aiflow_signals.signal("no-action")
 skill_failed = aiflow_signals.signal("skill-failed")
 call_started = aiflow_signals.signal("call-started")
 call_ended = aiflow_signals.signal("call-ended")
+deferred_done = aiflow_signals.signal("deferred-done")
+
 
 
 def report_received(event: Event, transport: str) -> None:
@@ -58,10 +70,11 @@ def report_received(event: Event, transport: str) -> None:
     _send(event_received, event=event, transport=transport)
 
 
-def report_decision(event: Event, decision: Decision) -> None:
+def report_decision(event: Event, decision: Decision, end_reason: str = "session_end") -> None:
     """An event has been handled: the skills' failures, the call's start or end, the action or none.
 
-    The whole decision goes to the debug log in one line.
+    The whole decision goes to the debug log in one line. ``end_reason`` is
+    what ``call_ended`` reports for a ``session_end``.
     """
     for failure in decision.failures:
         _send(skill_failed, event=event, skill=failure.skill, failure=failure)
@@ -72,7 +85,7 @@ def report_decision(event: Event, decision: Decision) -> None:
     else:
         _send(no_action, event=event, decision=decision)
     if event.type == "session_end":
-        _send(call_ended, event=event, session=event.session)
+        _send(call_ended, event=event, session=event.session, reason=end_reason)
     if logger.isEnabledFor(logging.DEBUG):
         logger.debug("call %s: decision %s", event.session.id, decision.summary())
 

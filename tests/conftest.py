@@ -1,64 +1,117 @@
-"""Shared fixtures: an app with only the skills a test asks for, clients, events."""
+"""Fixtures (an app with only the skills a test asks for, clients, Redis) and the test markers.
+
+Helpers that tests import live in ``tests/helpers.py``.
+
+Markers (registered in setup.cfg): ``server``, ``redis``, ``browser`` and
+``pip`` name what a test starts besides the test process; each of them
+implies ``slow``, and so does starting any other process. ``pytest -m "not
+slow"`` is the quick, in-process set. A test that uses the ``redis_url``
+fixture is marked ``redis`` here; modules that serve an app mark themselves
+with ``pytestmark``. A test that starts a process without being marked
+``slow`` fails and says so, so the quick set stays quick.
+"""
 
 from __future__ import annotations
 
-import itertools
 import os
+import sys
 import uuid
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from flask import Flask
 from hypothesis import settings as hypothesis_settings
 
+from .helpers import SECRET, make_app
+
 # Property-based tests: moderate example counts, no per-example deadline (a
 # shared CI machine is slow at times), and in CI the same examples every run.
+# The quick set (-m "not slow") tries fewer examples, unless a profile is chosen.
 hypothesis_settings.register_profile("dev", max_examples=200, deadline=None)
 hypothesis_settings.register_profile("ci", max_examples=200, deadline=None, derandomize=True, database=None)
-hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev"))
-
-from flask_aiflow import AiFlow
-
-SECRET = "test-secret"
+hypothesis_settings.register_profile("quick", max_examples=20, deadline=None)
 
 
-def session(session_id: str | None = None, **fields: Any) -> dict[str, Any]:
-    data = {
-        "id": session_id or str(uuid.uuid4()),
-        "account_id": "account-123",
-        "phone_number": "+4930123456",
-        "direction": "inbound",
-        "from_phone_number": "+4917099999",
-        "to_phone_number": "+4930123456",
-    }
-    data.update(fields)
-    return data
+# -- markers -------------------------------------------------------------------
+
+#: Markers for what a test starts besides the test process; each implies ``slow``.
+PROCESS_MARKERS = ("server", "redis", "browser", "pip")
+
+#: Fixtures that start something, and the marker a test using them gets.
+FIXTURE_MARKERS = {
+    "redis_url": "redis",
+    "redis_cluster": "redis",
+    "redis_cluster_url": "redis",
+    "any_redis_url": "redis",
+}
+
+#: Audit events (see sys.addaudithook) of starting a process.
+PROCESS_EVENTS = frozenset({"subprocess.Popen", "os.fork", "os.forkpty", "os.posix_spawn", "os.system"})
 
 
-def event(type_: str, session_id: str, **fields: Any) -> dict[str, Any]:
-    """A wire-form event for one call."""
-    defaults: dict[str, Any] = {}
-    if type_ in ("user_speak", "user_barge_in"):
-        defaults["text"] = "hello"
-    if type_ == "assistant_speak":
-        defaults.update(text="Hi", duration_ms=1200, speech_started_at=1700000000000)
-    return {"type": type_, **defaults, **fields, "session": session(session_id)}
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        fixtures = getattr(item, "fixturenames", ())
+        for fixture, marker in FIXTURE_MARKERS.items():
+            if fixture in fixtures:
+                item.add_marker(marker)
+        if any(item.get_closest_marker(marker) for marker in PROCESS_MARKERS):
+            item.add_marker("slow")
 
 
-def make_app(*skills: Any, aiflow: AiFlow | None = None, **config: Any) -> Flask:
-    """A Flask app with flask-aiflow and exactly ``skills`` (no installed ones)."""
-    app = Flask(f"test_app_{next(_counter)}")
-    app.config.update(
-        TESTING=True,
-        AIFLOW_SHARED_SECRET=SECRET,
-        AIFLOW_LOAD_ENTRY_POINTS=False,
-    )
-    app.config.update(config)
-    (aiflow or AiFlow(skills=skills)).init_app(app)
-    return app
+class QuickTestGuard:
+    """Fails a test that starts a process but is not marked ``slow``.
+
+    An audit hook sees every process start in this interpreter (there is no
+    way to remove one, so it stays installed and only acts while a test not
+    marked ``slow`` runs: its setup, call and teardown).
+    """
+
+    def __init__(self) -> None:
+        self.quick_test: str | None = None
+        sys.addaudithook(self.audit)
+
+    def audit(self, event: str, args: tuple[Any, ...]) -> None:
+        if self.quick_test is not None and event in PROCESS_EVENTS:
+            test, self.quick_test = self.quick_test, None  # report once
+            raise RuntimeError(
+                f"{test} starts a process ({event} {args[:2]!r}) but is not marked slow; mark it "
+                f"with one of {', '.join(PROCESS_MARKERS)} (or slow), so that `pytest -m 'not slow'` stays quick"
+            )
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_protocol(self, item: pytest.Item) -> Iterator[None]:
+        self.quick_test = None if item.get_closest_marker("slow") else item.nodeid
+        try:
+            return (yield)
+        finally:
+            self.quick_test = None
 
 
-_counter = itertools.count()
+def hypothesis_profile(config: pytest.Config) -> str | None:
+    """The profile to load: none if --hypothesis-profile chose one, else HYPOTHESIS_PROFILE if set,
+    "ci" under CI, "quick" for the quick set, "dev" otherwise."""
+    if config.getoption("--hypothesis-profile", None):
+        return None
+    if os.environ.get("HYPOTHESIS_PROFILE"):
+        return os.environ["HYPOTHESIS_PROFILE"]
+    if os.environ.get("CI"):
+        return "ci"
+    return "quick" if "not slow" in (config.option.markexpr or "") else "dev"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Before the test modules are imported: @settings reads the profile then.
+    profile = hypothesis_profile(config)
+    if profile is not None:
+        hypothesis_settings.load_profile(profile)
+    # Registered as a plugin rather than written as hooks of this conftest,
+    # so that it also covers the tests under plugins/ and examples/.
+    config.pluginmanager.register(QuickTestGuard(), "aiflow-quick-test-guard")
+
+
+# -- apps and clients ----------------------------------------------------------
 
 
 @pytest.fixture
@@ -111,6 +164,43 @@ def redis_url() -> Any:
     binary = require_redis_server()
     with redis_server(binary) as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def redis_cluster() -> Any:
+    """A Redis Cluster (3 primaries, a replica each) started for this test session."""
+    from .redis_server import redis_cluster, require_redis_server
+
+    binary = require_redis_server()
+    with redis_cluster(binary) as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="session")
+def redis_cluster_url(redis_cluster: Any) -> str:
+    """The store URL of the session's Redis Cluster (``redis+cluster://...``)."""
+    return str(redis_cluster.url)
+
+
+@pytest.fixture(scope="module", params=["redis", "cluster"])
+def any_redis_url(request: Any) -> str:
+    """A single Redis, then a Redis Cluster: a module's tests run against both."""
+    return str(request.getfixturevalue("redis_url" if request.param == "redis" else "redis_cluster_url"))
+
+
+@pytest.fixture
+def redis_app(redis_prefix: str) -> Iterator[Callable[..., Any]]:
+    """Makes apps on a Redis store (``url``, then skills and config); their stores are closed afterwards."""
+    made: list[Any] = []
+
+    def make(url: str, *skills: Any, **config: Any) -> Any:
+        app = make_app(*skills, AIFLOW_STATE_STORE=url, AIFLOW_REDIS_PREFIX=redis_prefix, **config)
+        made.append(app)
+        return app
+
+    yield make
+    for app in made:
+        app.extensions["aiflow"].store.close()
 
 
 @pytest.fixture

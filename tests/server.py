@@ -10,7 +10,7 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,11 +27,12 @@ def free_port() -> int:
 
 @dataclass
 class Server:
-    """A running gunicorn: its base URL, the arbiter process and its log file."""
+    """A running gunicorn: its base URL, the arbiter process, its log file and the environment it was given."""
 
     url: str
     process: subprocess.Popen[bytes]
     log_path: Path | None
+    env: dict[str, str] = field(default_factory=dict)
 
     def worker_pids(self) -> list[int]:
         """The arbiter's live child processes: its workers (Linux /proc)."""
@@ -85,18 +86,23 @@ def serve(
         app,
     ]
     log = open(log_path, "wb") if log_path else subprocess.DEVNULL
-    process = subprocess.Popen(
-        command,
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
-        stdout=log,
-        stderr=log,
-        start_new_session=True,
-    )
+    try:
+        process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+        )
+    except BaseException:
+        if log_path:
+            log.close()  # type: ignore[union-attr]
+        raise
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_up(base, process)
-        yield Server(base, process, log_path)
+        yield Server(base, process, log_path, dict(env or {}))
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         try:

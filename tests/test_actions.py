@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import dataclasses
 import json
 import os
 import struct
@@ -12,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 
 from flask_aiflow.protocol import actions as actions_module
@@ -32,6 +32,7 @@ from flask_aiflow.protocol.actions import (
     audio,
     barge_in,
     barge_in_from_dict,
+    encode_action,
     hangup,
     speak,
     transfer,
@@ -251,7 +252,7 @@ def raises(field: str | None, match: str | None = None) -> Any:
             self.ctx = pytest.raises(InvalidActionError, match=match)
             self.info = self.ctx.__enter__()
 
-        def __exit__(self, *exc: Any) -> bool:
+        def __exit__(self, *exc: object) -> bool:
             handled = self.ctx.__exit__(*exc)
             assert self.info.value.field == field, str(self.info.value)
             return bool(handled)
@@ -384,16 +385,27 @@ def test_minimum_characters_in_range(value: int) -> None:
     assert BargeInConfig(minimum_characters=value).minimum_characters == value
 
 
-@pytest.mark.parametrize("value", [0, -1, 101, 1000, True, False, 3.0, "3"])
+@pytest.mark.parametrize("value", [0, -1, 101, 1000, True, False, 3.5, 0.0, 101.0, "3", float("nan"), float("inf")])
 def test_minimum_characters_out_of_range_or_wrong_type(value: Any) -> None:
     with raises("barge_in.minimum_characters", "expected an integer from 1 to 100"):
         BargeInConfig(minimum_characters=value)
 
 
+@pytest.mark.parametrize(("value", "stored"), [(3.0, 3), (100.0, 100), (1.0, 1)])
+def test_minimum_characters_accepts_an_integral_float(value: float, stored: int) -> None:
+    """The reference's TypeScript type is ``number``: 3.0 is 3 (issue 10); it is sent as the int."""
+    config = BargeInConfig(minimum_characters=value)
+    assert config.minimum_characters == stored and type(config.minimum_characters) is int
+    assert config.to_dict() == {"strategy": "minimum_characters", "minimum_characters": stored}
+    assert barge_in_from_dict({"strategy": "minimum_characters", "minimum_characters": value}) == config
+
+
 @pytest.mark.parametrize("strategy", ["none", "manual"])
-def test_minimum_characters_only_with_its_strategy(strategy: str) -> None:
-    with raises("barge_in.minimum_characters", f'only allowed with strategy "minimum_characters", not "{strategy}"'):
-        BargeInConfig(strategy, minimum_characters=3)
+def test_minimum_characters_accepted_with_every_strategy(strategy: str) -> None:
+    """The reference's TypeScript type allows it with none and manual too (issue 10); it is sent as given."""
+    config = BargeInConfig(strategy, minimum_characters=3)
+    assert config.to_dict() == {"strategy": strategy, "minimum_characters": 3}
+    assert barge_in_from_dict(config.to_dict()) == config
 
 
 @pytest.mark.parametrize("value", [0, 1, 500, 9999, 10000])
@@ -401,15 +413,20 @@ def test_allow_after_ms_in_range(value: int) -> None:
     assert BargeInConfig(allow_after_ms=value).allow_after_ms == value
 
 
-@pytest.mark.parametrize("value", [-1, 10001, 60000, True, False, 500.0, "500"])
+@pytest.mark.parametrize("value", [-1, 10001, 60000, True, False, 500.5, -1.0, "500"])
 def test_allow_after_ms_out_of_range_or_wrong_type(value: Any) -> None:
     with raises("barge_in.allow_after_ms", "expected an integer from 0 to 10000"):
         BargeInConfig(allow_after_ms=value)
 
 
-def test_allow_after_ms_not_with_strategy_none() -> None:
-    with raises("barge_in.allow_after_ms", 'not allowed with strategy "none"'):
-        BargeInConfig("none", allow_after_ms=0)
+def test_allow_after_ms_accepts_an_integral_float() -> None:
+    config = BargeInConfig(allow_after_ms=500.0)
+    assert config.allow_after_ms == 500 and type(config.allow_after_ms) is int
+
+
+def test_allow_after_ms_accepted_with_strategy_none() -> None:
+    """Allowed by the reference's TypeScript type (issue 10): a skill's answer is not replaced for it."""
+    assert BargeInConfig("none", allow_after_ms=0).to_dict() == {"strategy": "none", "allow_after_ms": 0}
 
 
 @pytest.mark.parametrize(
@@ -420,7 +437,7 @@ def test_allow_after_ms_not_with_strategy_none() -> None:
         ({"strategy": "minimum_characters", "min_characters": 3}, "barge_in.min_characters",
          "did you mean 'minimum_characters'"),
         ({"strategy": "none", "allow_after": 3}, "barge_in.allow_after", "did you mean 'allow_after_ms'"),
-        ({"strategy": "manual", "minimum_characters": 5}, "barge_in.minimum_characters", "only allowed"),
+        ({"strategy": "manual", "minimum_characters": 500}, "barge_in.minimum_characters", "1 to 100"),
         ({"strategy": "minimum_characters", "minimum_characters": 0}, "barge_in.minimum_characters", "1 to 100"),
         ([], "barge_in", "expected an object"),
     ],
@@ -510,7 +527,7 @@ def test_speak_is_keyword_only_frozen_and_slotted() -> None:
     with pytest.raises(TypeError):
         Speak("hi")  # type: ignore[call-arg]
     action = Speak(text="hi")
-    with pytest.raises(dataclasses.FrozenInstanceError):
+    with pytest.raises(AttributeError):
         action.text = "other"  # type: ignore[misc]
     assert not hasattr(action, "__dict__")
     assert hash(action) == hash(Speak(text="hi"))
@@ -524,7 +541,7 @@ def test_with_session_binds_a_copy() -> None:
     bound = original.with_session(SID)
     assert bound.session_id == SID
     assert original.session_id is None
-    assert bound == dataclasses.replace(original, session_id=SID)
+    assert bound == msgspec.structs.replace(original, session_id=SID)
     assert type(bound) is Speak
     assert bound.to_dict()["session_id"] == SID
 
@@ -549,14 +566,46 @@ def test_with_session_validates(value: Any) -> None:
         hangup().with_session(value)
 
 
-def test_with_session_does_not_revalidate_audio(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_encode_action_neither_copies_nor_revalidates(monkeypatch: pytest.MonkeyPatch) -> None:
     clip = Audio(audio=GOOD_B64)
 
     def fail(*args: Any) -> None:
-        raise AssertionError("re-inspected")
+        raise AssertionError("re-inspected or copied")
 
     monkeypatch.setattr(actions_module, "inspect_wav_reader", fail)
-    assert clip.with_session("s").audio == GOOD_B64
+    monkeypatch.setattr(msgspec.structs, "replace", fail)
+    assert json.loads(encode_action(clip, "s")) == {"type": "audio", "session_id": "s", "audio": GOOD_B64}
+
+
+ENCODED = [
+    speak("hi"),
+    speak(ssml="<speak>x</speak>", tts=AzureTTS(language="de-DE"), user_input_timeout_seconds=2.5),
+    speak("x", tts=ElevenLabsTTS(), barge_in=BargeInConfig("manual", allow_after_ms=100)),
+    Audio(audio=GOOD_B64, barge_in=BargeInConfig()),
+    hangup(),
+    barge_in(),
+    transfer("+4921155555555", caller_id_name="Support", caller_id_number="+4921100"),
+]
+
+
+@pytest.mark.parametrize("action", ENCODED, ids=lambda a: a.type)
+def test_encode_action_is_the_bound_wire_form(action: Action) -> None:
+    """Unset fields omitted, the session id added when the answer is encoded."""
+    encoded = encode_action(action, SID)
+    assert json.loads(encoded) == action.with_session(SID).to_dict() == {**action.to_dict(), "session_id": SID}
+    assert b"null" not in encoded
+    assert action.session_id is None
+
+
+def test_encode_action_of_an_action_bound_to_another_call() -> None:
+    assert json.loads(encode_action(hangup().with_session("old"), "new")) == {"type": "hangup", "session_id": "new"}
+    assert json.loads(encode_action(hangup().with_session("s"), "s")) == {"type": "hangup", "session_id": "s"}
+
+
+@pytest.mark.parametrize("value", ["", None, 5])
+def test_encode_action_validates_the_session_id(value: Any) -> None:
+    with raises("session_id", "non-empty string"):
+        encode_action(hangup(), value)
 
 
 # -- audio ----------------------------------------------------------------------------------
@@ -880,7 +929,7 @@ def test_speak_builder() -> None:
     [
         ({"tts": {"provider": "polly"}}, "tts.provider"),
         ({"tts": "azure"}, "tts"),
-        ({"barge_in": {"strategy": "none", "minimum_characters": 3}}, "barge_in.minimum_characters"),
+        ({"barge_in": {"strategy": "none", "minimum_characters": 0}}, "barge_in.minimum_characters"),
         ({"barge_in": True}, "barge_in"),
         ({"user_input_timeout_seconds": -1}, "user_input_timeout_seconds"),
     ],
@@ -963,14 +1012,18 @@ def test_action_from_dict_accepts_config_objects() -> None:
          "unknown key for a speak action \\(did you mean 'user_input_timeout_seconds'\\?\\)"),
         ({"type": "speak", "text": "hi", "bargein": {}}, "bargein", "did you mean 'barge_in'"),
         ({"type": "speak", "text": "hi", "zzz": 1}, "zzz", "allowed: type, session_id, text, ssml"),
+        ({"type": "speak", "text": "hi", "user_input_timeout_seconds": "5"}, "user_input_timeout_seconds",
+         "positive number of seconds"),
         ({"type": "hangup", "text": "bye"}, "text", "unknown key for a hangup action"),
         ({"type": "speak", "text": "hi", 5: 1}, None, "keys must be strings"),
         ({"type": "speak"}, "text", "missing"),
         ({"type": "speak", "text": "hi", "ssml": "x"}, "ssml", "not allowed together"),
         ({"type": "speak", "text": "hi", "tts": {"provider": "azure", "language": 1}}, "tts.language", "string"),
         ({"type": "speak", "text": "hi", "tts": []}, "tts", "expected a TTS config or an object"),
-        ({"type": "speak", "text": "hi", "barge_in": {"strategy": "none", "allow_after_ms": 5}},
-         "barge_in.allow_after_ms", "not allowed"),
+        ({"type": "speak", "text": "hi", "barge_in": {"strategy": "none", "allow_after_ms": 10001}},
+         "barge_in.allow_after_ms", "0 to 10000"),
+        ({"type": "speak", "text": "hi", "barge_in": {"strategy": "manual", "allow_after_ms": 2.5}},
+         "barge_in.allow_after_ms", "integer"),
         ({"type": "speak", "text": "hi", "barge_in": 3}, "barge_in", "expected a BargeInConfig or an object"),
         ({"type": "speak", "text": "hi", "session_id": ""}, "session_id", "non-empty"),
         ({"type": "audio"}, "audio", "^audio: missing$"),

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,8 +21,7 @@ from flask_aiflow.skills import pool as skillpool
 from flask_aiflow.decision import RULE_FALLBACK, TOO_SLOW
 from flask_aiflow.calls.store import CallRecord
 
-from .conftest import SECRET, event, make_app
-from .helpers import make_skill, says
+from .helpers import SECRET, event, make_app, make_skill, says, wait_until
 from .server import gunicorn
 
 BUDGET_MS = 50
@@ -62,9 +60,7 @@ class Hang:
         """Let the skill return and wait until the worker has dealt with it."""
         self.release.set()
         assert self.finished.wait(30)
-        deadline = time.monotonic() + 30
-        while skillpool.pool().busy and time.monotonic() < deadline:
-            time.sleep(0.001)
+        wait_until(lambda: not skillpool.pool().busy, "the worker pool is still busy after the skill returned")
 
 
 @pytest.fixture
@@ -364,13 +360,11 @@ class TestBatch:
         batch = skillpool.Batch(step, 3)
         pool = skillpool.WorkerPool(max_workers=1)
         assert pool.submit(batch)
-        while len(ran) < 2:
-            time.sleep(0.001)
+        wait_until(lambda: len(ran) >= 2, "the batch did not get to its second step")
         assert batch.wait(0) is False
         assert batch.results == [0] and batch.current == 1
         gate.set()
-        while pool.busy:
-            time.sleep(0.001)
+        wait_until(lambda: not pool.busy, "the pool is still busy after the batch was let go")
         assert batch.results == [0] and ran == [0, 1]
 
     def test_a_full_pool_refuses_and_a_free_worker_is_reused(self) -> None:
@@ -381,8 +375,7 @@ class TestBatch:
         assert pool.submit(skillpool.Batch(lambda index: index, 1)) is False
         gate.set()
         assert blocked.wait(30)
-        while pool.busy:
-            time.sleep(0.001)
+        wait_until(lambda: not pool.busy, "the pool is still busy after its batch finished")
         again = skillpool.Batch(lambda index: index * 2, 2)
         assert pool.submit(again) and again.wait(30)
         assert again.results == [0, 2] and pool.threads == 1
@@ -394,6 +387,7 @@ def test_bad_budget_is_a_configuration_error(value: Any) -> None:
         make_app(AIFLOW_EVENT_BUDGET_MS=value)
 
 
+@pytest.mark.server
 @pytest.mark.parametrize("worker_class", ["gthread", "gevent"])
 def test_a_hanging_skill_does_not_hang_a_call_served_by_gunicorn(worker_class: str) -> None:
     """Over real HTTP: the skill sleeps 10 s, the answer comes within the 800 ms budget (and the 5 s timeout).

@@ -7,8 +7,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import event, make_app
-from .helpers import make_skill
+from .helpers import event, make_app, make_skill
 
 
 def dispatch(app: Any, data: dict[str, Any]) -> Any:

@@ -16,8 +16,7 @@ from flask.cli import ScriptInfo
 from flask_aiflow import SkillConfigError
 from flask_aiflow.cli.commands import aiflow_cli
 
-from .conftest import make_app
-from .helpers import make_skill, says
+from .helpers import make_app, make_skill, says
 from .server import ROOT
 from .skills import echo, frontdesk
 
@@ -69,6 +68,31 @@ class TestSkills:
     def test_no_skills(self) -> None:
         result = run(make_app(), "skills")
         assert result.exit_code == 0 and "No skills" in result.output
+
+    def test_a_skill_left_out_shows_its_declared_priority_and_how_to_enable_it(self) -> None:
+        app = make_app(AIFLOW_LOAD_ENTRY_POINTS=True, AIFLOW_SKILLS=["greeting"], AIFLOW_DISABLED_SKILLS=["goodbye"])
+        result = run(app, "skills")
+        assert result.exit_code == 0, result.output
+        vip = next(line for line in result.output.splitlines() if line.startswith("vip "))
+        assert vip.split()[4:] == ["100", "not", "in", "AIFLOW_SKILLS"]  # the VIP example declares SAFETY
+        assert "To enable a skill that is off:" in result.output
+        assert (
+            "  vip: add 'vip' to AIFLOW_SKILLS, or set FLASK_AIFLOW_SKILLS='[\"greeting\", \"vip\"]' in the environment"
+            in result.output
+        )
+        assert "  goodbye: remove 'goodbye' from AIFLOW_DISABLED_SKILLS" in result.output
+        entries = {entry["name"]: entry for entry in json.loads(run(app, "skills", "--json").output)}
+        assert (entries["vip"]["declared_priority"], entries["vip"]["priority"]) == (100, 100)
+        assert (entries["goodbye"]["declared_priority"], entries["menu"]["declared_priority"]) == (90, 50)
+
+    def test_a_left_out_skill_keeps_its_re_weighting(self) -> None:
+        app = make_app(AIFLOW_LOAD_ENTRY_POINTS=True, AIFLOW_SKILLS=["greeting"], AIFLOW_SKILL_PRIORITIES={"vip": 10})
+        vip = next(line for line in run(app, "skills").output.splitlines() if line.startswith("vip "))
+        assert "10 (declared 100)" in vip
+
+    def test_every_enabled_skill_needs_no_hint(self) -> None:
+        result = run(make_app(echo), "skills")
+        assert "To enable" not in result.output
 
 
 # -- check -----------------------------------------------------------------------------
@@ -144,6 +168,7 @@ class TestCheck:
         result = check(lambda: Flask("plain"))
         assert result.exit_code == 1 and "not initialised" in result.output
 
+    @pytest.mark.slow
     def test_through_the_real_flask_command(self) -> None:
         """The ``flask.commands`` entry point makes the check run even when the app cannot start."""
         command = [sys.executable, "-m", "flask", "--app", "tests.apps.broken_config_app", "aiflow", "check"]
@@ -170,6 +195,22 @@ class TestSchema:
         schema = json.loads(result.output)
         assert schema["title"] == "speak" and "oneOf" in schema
 
+    def test_a_skills_configuration_schema(self) -> None:
+        result = CliRunner().invoke(aiflow_cli, ["schema", "--skill", "menu"])
+        assert result.exit_code == 0, result.output
+        schema = json.loads(result.output)
+        assert schema["title"] == "AIFLOW_MENU" and schema["$ref"] == "#/$defs/MenuModel"
+        menu = schema["$defs"]["MenuModel"]
+        assert set(menu["required"]) == {"prompt", "options"} and menu["additionalProperties"] is False
+        assert menu["properties"]["start"]["enum"] == ["keyword", "prompt", "silent"]
+        transfer = schema["$defs"]["AnnouncedTransfer"]
+        assert transfer["required"] == ["target"]  # both caller ID fields have defaults
+        assert set(transfer["properties"]) == {"target", "caller_id_name", "caller_id_number", "announce"}
+
+    def test_schema_of_an_unknown_skill_or_one_without_a_model(self) -> None:
+        result = CliRunner().invoke(aiflow_cli, ["schema", "--skill", "weather"])
+        assert result.exit_code == 2 and "no installed skill is named 'weather'" in result.output
+
     def test_unknown_type_is_a_usage_error(self) -> None:
         result = CliRunner().invoke(aiflow_cli, ["schema", "--type", "dtmf"])
         assert result.exit_code == 2
@@ -185,12 +226,42 @@ class TestNewSkill:
         assert result.exit_code == 0, result.output
         root = tmp_path / "aiflow-opening-hours"
         files = sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
-        assert files == ["README.md", "aiflow_opening_hours.py", "pyproject.toml", "setup.cfg", "tests/test_opening_hours.py"]
-        module = (root / "aiflow_opening_hours.py").read_text()
-        assert module.startswith("from flask_aiflow import hookimpl\n")
-        assert "def aiflow_user_speak(event, call):" in module
+        assert files == [
+            "README.md",
+            "aiflow_opening_hours/__init__.py",
+            "aiflow_opening_hours/config.py",
+            "aiflow_opening_hours/skill.py",
+            "pyproject.toml",
+            "setup.cfg",
+            "tests/test_opening_hours.py",
+        ]
+        module = (root / "aiflow_opening_hours" / "skill.py").read_text()
+        assert 'SKILL = Skill(\n    "opening_hours", priority=INTENT, inline=True, config_key="AIFLOW_OPENING_HOURS"' in module
+        assert "AIFLOW_NAME, AIFLOW_PRIORITY, AIFLOW_INLINE = SKILL.declaration" in module
+        assert "@SKILL.hook\ndef aiflow_user_speak(event, call):" in module
+        assert "class OpeningHoursConfig(ConfigModel):" in (root / "aiflow_opening_hours" / "config.py").read_text()
+        assert "from .skill import" in (root / "aiflow_opening_hours" / "__init__.py").read_text()
         assert "flask_aiflow.skills =\n    opening_hours = aiflow_opening_hours" in (root / "setup.cfg").read_text()
         assert f"Created {root}" in result.output
+
+    @pytest.mark.parametrize(
+        ("name", "directory", "skill"),
+        [
+            ("flask-aiflow-hotline-hours", "flask-aiflow-hotline-hours", "hotline_hours = flask_aiflow_hotline_hours"),
+            ("aiflow_hotline_hours", "aiflow-hotline-hours", "hotline_hours = aiflow_hotline_hours"),
+            ("hotline-hours", "aiflow-hotline-hours", "hotline_hours = aiflow_hotline_hours"),
+        ],
+    )
+    def test_a_prefix_in_the_name_is_not_doubled(self, tmp_path: Path, name: str, directory: str, skill: str) -> None:
+        result = CliRunner().invoke(aiflow_cli, ["new-skill", name, "--directory", str(tmp_path)])
+        assert result.exit_code == 0, result.output
+        assert [path.name for path in tmp_path.iterdir()] == [directory]
+        setup = (tmp_path / directory / "setup.cfg").read_text()
+        assert f"name = {directory}\n" in setup and f"flask_aiflow.skills =\n    {skill}\n" in setup
+
+    def test_a_prefix_alone_is_no_name(self, tmp_path: Path) -> None:
+        result = CliRunner().invoke(aiflow_cli, ["new-skill", "flask-aiflow", "--directory", str(tmp_path)])
+        assert result.exit_code == 2 and "name the skill after the prefix" in result.output
 
     def test_refuses_to_overwrite(self, tmp_path: Path) -> None:
         (tmp_path / "aiflow-weather").mkdir()
@@ -224,7 +295,7 @@ class TestCall:
         assert result.exit_code == 0, result.output
         out = result.output
         assert "assistant: Welcome to the front desk. How can I help?" in out
-        assert "(not heard: barge-in needs at least 5 characters, the caller said 4" in out
+        assert "(not heard: barge-in needs more than 5 characters (whitespace not counted), the caller said 4" in out
         assert "(not heard: barge-in is allowed only after 500 ms, the caller spoke after 100 ms" in out
         assert "(the caller stayed silent for 5 s: user_input_timeout)" in out
         assert "assistant: Are you still there?" in out

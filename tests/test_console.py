@@ -15,8 +15,7 @@ from flask_aiflow import ConfigurationError
 from flask_aiflow.console import console_status
 from flask_aiflow.console.calls import MAX_CALLS
 
-from .conftest import make_app
-from .helpers import make_skill, says
+from .helpers import make_app, make_skill, says
 from .server import gunicorn
 from .skills import echo, frontdesk
 
@@ -183,6 +182,8 @@ def browser(tmp_path: Path) -> Iterator[Any]:
         driver.quit()
 
 
+@pytest.mark.browser
+@pytest.mark.server
 def test_a_whole_call_in_headless_chromium(console_url: str, browser: Any) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait

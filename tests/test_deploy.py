@@ -23,8 +23,10 @@ import pytest
 import requests
 from simple_websocket import Client, ConnectionClosed
 
-from .conftest import SECRET, event
+from .helpers import SECRET, event
 from .server import ROOT, free_port, wait_until_up
+
+pytestmark = pytest.mark.server
 
 DEPLOY = ROOT / "examples" / "deploy"
 APP = "tests.apps.slow_app:app"

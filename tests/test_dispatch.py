@@ -23,8 +23,7 @@ from flask_aiflow.decision import (
 )
 from flask_aiflow.skills.ranking import REPROMPT_PRIORITY
 
-from .conftest import event, make_app
-from .helpers import make_skill, says
+from .helpers import event, make_app, make_skill, says
 
 
 def dispatch(app: Any, data: dict[str, Any]) -> Any:

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import inspect
 import re
 
@@ -81,13 +82,14 @@ def test_every_hook_has_a_documented_section_with_an_example(hook: str) -> None:
 # -- hook tests ------------------------------------------------------------------------
 
 
-def names_of_test_functions() -> set[str]:
+@functools.cache
+def names_of_test_functions() -> frozenset[str]:
     names = set()
     for path in (ROOT / "tests").rglob("test_*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test"):
                 names.add(node.name)
-    return names
+    return frozenset(names)
 
 
 @pytest.mark.parametrize("hook", HOOKS)

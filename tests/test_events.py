@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import random
 from types import MappingProxyType
@@ -137,6 +136,43 @@ def test_user_speak_accepts_empty_text() -> None:
     assert parsed.text == ""
 
 
+def test_user_speak_transcript_is_text() -> None:
+    """sipgate's n8n integration names the caller's words ``transcript`` (issue 10)."""
+    parsed = load_event(json.dumps(event("user_speak", transcript="Ich brauche Hilfe", confidence=0.87)))
+    assert parsed == UserSpeak(session=Session(id=SID), text="Ich brauche Hilfe", confidence=0.87)
+    assert isinstance(parsed, UserSpeak)
+    assert parsed.raw["transcript"] == "Ich brauche Hilfe"
+    assert parsed.to_dict() == {"type": "user_speak", "text": "Ich brauche Hilfe", "confidence": 0.87,
+                                "session": {"id": SID}}
+
+
+def test_user_speak_text_wins_over_transcript() -> None:
+    parsed = parse_event(event("user_speak", text="from text", transcript="from transcript"))
+    assert isinstance(parsed, UserSpeak)
+    assert parsed.text == "from text"
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"transcript": 5}, "transcript: expected a string, got 5 (number)"),
+        ({"transcript": None}, "transcript: expected a string, got null"),
+        ({"text": "hi", "confidence": "high"}, 'confidence: expected a number, got "high" (string)'),
+        ({"text": "hi", "confidence": True}, "confidence: expected a number, got true (boolean)"),
+    ],
+)
+def test_transcript_and_confidence_errors(fields: dict[str, Any], message: str) -> None:
+    assert str(error_of(event("user_speak", **fields))) == message
+
+
+def test_user_speak_confidence_is_optional_and_typed() -> None:
+    assert parse_event(event("user_speak", text="hi", confidence=1)) == UserSpeak(
+        session=Session(id=SID), text="hi", confidence=1.0
+    )
+    parsed = parse_event(event("user_speak", text="hi", confidence=None))
+    assert isinstance(parsed, UserSpeak) and parsed.confidence is None
+
+
 @pytest.mark.parametrize(
     ("fields", "message"),
     [
@@ -207,7 +243,6 @@ def test_assistant_speak_numbers_accepted(key: str, value: float) -> None:
         (True, "true (boolean)"),
         (False, "false (boolean)"),
         ("2000", '"2000" (string)'),
-        (None, "null"),
         ([1], "an array"),
         (float("nan"), "nan (number)"),
         (float("inf"), "inf (number)"),
@@ -221,10 +256,17 @@ def test_assistant_speak_bad_numbers(key: str, value: Any, found: str) -> None:
 
 
 @pytest.mark.parametrize("key", ["duration_ms", "speech_started_at"])
-def test_assistant_speak_missing_numbers(key: str) -> None:
+def test_assistant_speak_timing_is_optional(key: str) -> None:
+    """sipgate's n8n integration sends assistant_speak without the timing fields (issue 10)."""
     data = assistant_speak()
     del data[key]
-    assert str(error_of(data)) == f"{key}: missing"
+    assert getattr(parse_event(data), key) is None
+    assert getattr(parse_event(assistant_speak(**{key: None})), key) is None
+
+
+def test_assistant_speak_with_text_only() -> None:
+    parsed = load_event(json.dumps({"type": "assistant_speak", "text": "Hello!", "session": {"id": SID}}))
+    assert parsed == AssistantSpeak(session=Session(id=SID), text="Hello!")
 
 
 @pytest.mark.parametrize("key", ["text", "ssml"])
@@ -415,13 +457,14 @@ def test_keyword_construction() -> None:
     assert (a.duration_ms, a.speech_started_at, a.text, a.ssml) == (1, 2, "t", None)
 
 
-def test_events_are_frozen_and_slotted() -> None:
+def test_events_are_frozen_and_sessions_slotted() -> None:
     e = UserSpeak(session=Session(id="x"), text="hi")
-    with pytest.raises(dataclasses.FrozenInstanceError):
+    with pytest.raises(AttributeError):
         e.text = "other"  # type: ignore[misc]
-    with pytest.raises(dataclasses.FrozenInstanceError):
+    with pytest.raises(AttributeError):
         e.session.id = "y"  # type: ignore[misc]
-    assert not hasattr(e, "__dict__")
+    with pytest.raises(AttributeError):
+        e.raw = {}  # type: ignore[misc]
     assert not hasattr(e.session, "__dict__")
 
 
@@ -554,7 +597,7 @@ def test_decode_json_rejects_non_finite_literals(literal: str, template: str) ->
 
 @pytest.mark.parametrize("literal", ["1e400", "-1e400", "1" * 400 + ".0"])
 def test_decode_json_rejects_floats_that_overflow(literal: str) -> None:
-    assert "out of range" in decode_error('{"duration_ms": %s}' % literal).reason
+    assert "out of range" in decode_error(f'{{"duration_ms": {literal}}}').reason
 
 
 @pytest.mark.parametrize("digits", [4301, 5000, 100000])
@@ -686,3 +729,46 @@ def test_reference_examples_parse() -> None:
     for example in examples:
         parsed = load_event(json.dumps(example))
         assert parsed.to_dict() == example
+
+
+# -- hostile input around the typed decode ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        (b'{"type": "session_end", "session": {"id": "x"}, "extra": "\xff"}', "not valid UTF-8"),
+        (b'{"type": "session_end", "session": {"id": "x"}, "extra": NaN}', "NaN is not a JSON number"),
+        (b'{"type": "session_end", "session": {"id": "x"}, "extra": [-Infinity]}', "Infinity is not a JSON number"),
+        (b'\xef\xbb\xbf{"type": "session_end", "session": {"id": "x"}}', "invalid JSON"),
+        (b'{"type": "session_end", "session": {"id": "x"}, "extra": ' + b"[" * 40 + b"]" * 40 + b"}", "nested deeper"),
+    ],
+)
+def test_hostile_input_in_unknown_fields_is_rejected(body: bytes, fragment: str) -> None:
+    with pytest.raises(InvalidEventError) as info:
+        load_event(body)
+    assert info.value.field == "body"
+    assert fragment in info.value.reason
+
+
+@pytest.mark.parametrize("literal", ["1e400", "-1e400", "9" * 5000])
+@pytest.mark.parametrize("key", ["duration_ms", "speech_started_at"])
+def test_numbers_out_of_range_in_declared_fields_are_rejected(key: str, literal: str) -> None:
+    body = '{"type": "assistant_speak", "%s": %s, "session": {"id": "x"}}' % (key, literal)  # noqa: UP031
+    with pytest.raises(InvalidEventError) as info:
+        load_event(body.encode())
+    assert info.value.field == key
+
+
+def test_numbers_in_unknown_fields_are_never_read() -> None:
+    """Skipped unread by the typed decode (no overflow, no quadratic int parsing); the raw view refuses them."""
+    event_ = load_event(b'{"type": "session_end", "session": {"id": "x"}, "extra": 1e400}')
+    assert event_ == SessionEnd(session=Session(id="x"))
+    with pytest.raises(InvalidEventError):
+        event_.raw  # noqa: B018
+
+
+def test_raw_is_decoded_from_the_body_on_first_read() -> None:
+    parsed = load_event(json.dumps(event("user_speak", text="hi", language="de-DE")).encode())
+    assert parsed.raw["language"] == "de-DE"
+    assert parsed.raw is parsed.raw

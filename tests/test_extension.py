@@ -13,8 +13,7 @@ from flask import Flask
 
 from flask_aiflow import AiFlow, ConfigurationError, SkillError, hookimpl
 
-from .conftest import SECRET, event, make_app
-from .helpers import make_skill, says
+from .helpers import SECRET, event, make_app, make_skill, says
 
 
 def test_app_factory_pattern() -> None:

@@ -12,10 +12,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from .conftest import SECRET
+from .helpers import SECRET
 from .server import gunicorn
 from .skills.weather import FORECAST
 from .test_ivr_e2e import REPROMPT, SUPPORT_TEAM, Dial, answered, dialer
+
+pytestmark = pytest.mark.server
 
 
 @pytest.fixture(scope="module")

@@ -16,11 +16,17 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from flask_aiflow.protocol.actions import action_from_dict
-from flask_aiflow.protocol.events import EVENT_TYPES, Event, InvalidEventError, decode_json, load_event, parse_event
+from flask_aiflow.protocol.events import (
+    EVENT_TYPES,
+    Event,
+    InvalidEventError,
+    decode_json,
+    load_event,
+    parse_event,
+)
 from flask_aiflow.web.routes import handle_ws_message
 
-from .conftest import SECRET, make_app
-from .helpers import make_skill
+from .helpers import SECRET, make_app, make_skill
 
 # -- strategies ------------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import requests
 
-from .conftest import SECRET
+from .helpers import SECRET
 from .server import Server, serve
 from .test_ivr_e2e import (  # noqa: F401 - collected here again, with this module's dial
     HttpCall,
@@ -29,6 +29,8 @@ from .test_ivr_e2e import (  # noqa: F401 - collected here again, with this modu
     test_two_interleaved_calls_keep_their_own_state,
 )
 from .test_multiprocess import WARNING, Rotation
+
+pytestmark = pytest.mark.server
 
 APP = "tests.apps.ivr_workers:app"
 
@@ -47,9 +49,9 @@ class RotatingHttpCall(HttpCall):
 
 
 @pytest.fixture(scope="module")
-def ivr_workers(redis_url: str, tmp_path_factory: Any) -> Iterator[Server]:
+def ivr_workers(any_redis_url: str, tmp_path_factory: Any) -> Iterator[Server]:
     log = tmp_path_factory.mktemp("ivr") / "gunicorn.log"
-    env = {"AIFLOW_SHARED_SECRET": SECRET, "AIFLOW_REDIS_URL": redis_url, "FLASK_AIFLOW_REDIS_PREFIX": "ivr:"}
+    env = {"AIFLOW_SHARED_SECRET": SECRET, "AIFLOW_REDIS_URL": any_redis_url, "FLASK_AIFLOW_REDIS_PREFIX": "ivr:"}
     with serve(APP, workers=4, env=env, log_path=log) as server:
         server.wait_for_workers(4)
         yield server

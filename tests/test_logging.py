@@ -9,8 +9,7 @@ import pytest
 
 from flask_aiflow.logs import CallLogFilter, mask_phone_numbers
 
-from .conftest import SECRET, event, make_app
-from .helpers import make_skill
+from .helpers import SECRET, event, make_app, make_skill
 
 
 def records_about(caplog: Any, text: str) -> list[logging.LogRecord]:

@@ -14,8 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from flask_aiflow import ConfigurationError
 
-from .conftest import SECRET, event, make_app
-from .helpers import make_skill, says
+from .helpers import SECRET, event, make_app, make_skill, says
 from .server import gunicorn
 
 
@@ -127,6 +126,7 @@ def two_workers(tmp_path: Path) -> Iterator[str]:
         yield url
 
 
+@pytest.mark.server
 def test_multiprocess_mode_sums_the_workers(two_workers: str) -> None:
     metric = ("aiflow_events_total", (("transport", "webhook"), ("type", "user_speak")))
     served: dict[str, int] = {}

@@ -19,11 +19,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 import requests
 from simple_websocket import Client, ConnectionClosed
 
-from .conftest import SECRET, event
+from .helpers import SECRET, assert_next_answers, event, wait_until
 from .server import Server, serve
+
+pytestmark = pytest.mark.server
 
 APP = "tests.apps.scale_app:app"
 WARNING = "keeps call state in memory, per process"
@@ -108,9 +111,9 @@ def reference(tmp_path_factory: Any) -> list[Any]:
 
 
 @pytest.fixture(scope="module")
-def redis_workers(redis_url: str, tmp_path_factory: Any) -> Iterator[Server]:
+def redis_workers(any_redis_url: str, tmp_path_factory: Any) -> Iterator[Server]:
     log = tmp_path_factory.mktemp("redis") / "gunicorn.log"
-    env = {"AIFLOW_STATE_STORE": redis_url, "AIFLOW_REDIS_PREFIX": "multi:"}
+    env = {"AIFLOW_STATE_STORE": any_redis_url, "AIFLOW_REDIS_PREFIX": "multi:"}
     with serve(APP, workers=4, env=env, log_path=log) as server:
         server.wait_for_workers(4)
         yield server
@@ -118,19 +121,22 @@ def redis_workers(redis_url: str, tmp_path_factory: Any) -> Iterator[Server]:
 
 def test_the_reference_call_is_what_the_skills_say(reference: list[Any]) -> None:
     texts = [action["text"] if action and action["type"] == "speak" else (action or {}).get("type") for _, action in reference]
+    # The transcript holds what the app said (its speak answers) and what the
+    # caller said; an assistant_speak adds a turn only for speech not recorded
+    # from an answer (here "Turn 1", whose text differs from the answer's).
     assert texts == [
         "Welcome. Say something.",
         None,
         None,
         "Are you still there? (1 of 3)",
         "Are you still there? (2 of 3)",
-        "Turn 1: you said one. 2 turns so far.",
+        "Turn 1: you said one. 4 turns so far.",
         None,
-        "Turn 2: you said two. 4 turns so far.",
+        "Turn 2: you said two. 7 turns so far.",
         None,
         "Are you still there? (1 of 3)",
         "Are you still there? (2 of 3)",
-        "Turn 3: you said three. 5 turns so far.",
+        "Turn 3: you said three. 11 turns so far.",
         "Are you still there? (1 of 3)",
         "Are you still there? (2 of 3)",
         "I hear nothing. Goodbye.",
@@ -211,7 +217,9 @@ class TestPushAcrossWorkers:
             assert json.loads(ws.receive(timeout=5))["text"].startswith("Turn 1: you said hello.")
 
             ws.send(json.dumps(event("session_end", "pushed")))
-            assert ws.receive(timeout=0.3) is None
+            # nothing is sent for session_end: the next message answers the next call's start
+            assert_next_answers(ws, event("session_start", "pushed-next"))
+            ws.send(json.dumps(event("session_end", "pushed-next")))
             response = requests.post(f"{redis_workers.url}/test/send/pushed", json={"type": "barge_in"}, timeout=10)
             assert response.status_code == 404 and response.json()["error"] == "not_connected"
         finally:
@@ -267,19 +275,39 @@ class TestPushAcrossWorkers:
 
     @staticmethod
     def push_from_another_worker(server: Server, holder: int, session_id: str) -> tuple[int, Any]:
-        """POST a barge_in to /test/send while the holder is paused, so another worker must take it."""
+        """POST a barge_in to /test/send while the holder is paused, so another worker must take it.
+
+        The holder resumes once that worker has forwarded the push to it: the
+        forward is a PUBLISH on the holder's Redis channel, which the test
+        watches (the holder itself cannot publish while it is stopped).
+        """
         results: list[requests.Response] = []
 
         def push() -> None:
             results.append(requests.post(f"{server.url}/test/send/{session_id}", json={"type": "barge_in"}, timeout=10))
 
-        os.kill(holder, signal.SIGSTOP)
+        node = requests.get(f"{server.url}/test/holder/{session_id}", timeout=5).json()["node"]
+        watcher = redis.Redis.from_url(server.env["AIFLOW_STATE_STORE"]).pubsub()
+        watcher.subscribe(f"{server.env['AIFLOW_REDIS_PREFIX']}node:{node}")
+
+        def next_message_is(kind: str) -> bool:
+            message = watcher.get_message(timeout=0.05)
+            return message is not None and message["type"] == kind
+
+        sender = threading.Thread(target=push)
         try:
-            sender = threading.Thread(target=push)
-            sender.start()
-            sender.join(timeout=0.5)  # a running worker takes the request meanwhile
+            wait_until(lambda: next_message_is("subscribe"), "Redis did not confirm the test's subscription")
+            os.kill(holder, signal.SIGSTOP)
+            try:
+                sender.start()
+                wait_until(
+                    lambda: next_message_is("message") or not sender.is_alive(),
+                    f"no other worker took the push for {session_id} while its holder {holder} was paused",
+                )
+            finally:
+                os.kill(holder, signal.SIGCONT)
         finally:
-            os.kill(holder, signal.SIGCONT)
+            watcher.close()
         sender.join(timeout=15)
         [response] = results
         return int(response.headers["X-Worker-Pid"]), (response.status_code, response.json())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterator
+from datetime import UTC
 from typing import Any
 
 import pytest
@@ -24,7 +25,12 @@ from flask_aiflow.protocol.actions import (
     speak,
     transfer,
 )
-from flask_aiflow.protocol.events import EVENT_TYPES, InvalidEventError, UnknownEventTypeError, parse_event
+from flask_aiflow.protocol.events import (
+    EVENT_TYPES,
+    InvalidEventError,
+    UnknownEventTypeError,
+    parse_event,
+)
 from flask_aiflow.protocol.openapi import (
     action_schemas,
     error_schema,
@@ -33,10 +39,10 @@ from flask_aiflow.protocol.openapi import (
     unknown_event_schema,
 )
 
-from .conftest import SECRET, event, make_app
+from .apps.openapi_app import tiny_wav
+from .helpers import SECRET, event, examples, make_app
 from .server import gunicorn
 from .test_fuzz import event_like
-from .apps.openapi_app import tiny_wav
 
 EVENTS = {name: Draft202012Validator(schema) for name, schema in event_schemas().items()}
 UNKNOWN = Draft202012Validator(unknown_event_schema())
@@ -78,7 +84,7 @@ def test_action_schemas_allow_exactly_the_keys_action_from_dict_allows() -> None
 
 
 @given(event_like)
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 def test_event_schemas_agree_with_the_parser(value: dict[str, Any]) -> None:
     try:
         parse_event(value)
@@ -180,7 +186,7 @@ def _base64_but_not_wav(value: dict[str, Any]) -> bool:
 
 
 @given(action_like)
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 def test_action_schemas_agree_with_action_from_dict(value: dict[str, Any]) -> None:
     try:
         action_from_dict(value)
@@ -255,6 +261,7 @@ def api_schema(live_url: str) -> Any:
     return schemathesis.openapi.from_url(f"{live_url}/openapi.json")
 
 
+@pytest.mark.server
 @pytest.mark.parametrize("mode", [schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE])
 @settings(max_examples=150)
 @given(data=st.data())
@@ -293,10 +300,10 @@ def test_every_answer_of_the_built_in_paths_validates() -> None:
 
 def test_every_answer_of_the_built_in_skills_validates(tmp_path: Any) -> None:
     """greeting (open and closed, with its hang-up), audio (clips on events) and goodbye (with its hang-up)."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     (tmp_path / "notice.wav").write_bytes(tiny_wav())
-    clock = {"now": datetime(2025, 6, 2, 10, 0, tzinfo=timezone.utc)}  # a Monday
+    clock = {"now": datetime(2025, 6, 2, 10, 0, tzinfo=UTC)}  # a Monday
     app = make_app(
         AIFLOW_LOAD_ENTRY_POINTS=True,
         AIFLOW_SKILLS=["greeting", "audio", "goodbye"],
@@ -327,7 +334,7 @@ def test_every_answer_of_the_built_in_skills_validates(tmp_path: Any) -> None:
         send("user_speak", "open", text="OK, bye!"),
         send("assistant_speech_ended", "open"),
     ]
-    clock["now"] = datetime(2025, 6, 1, 10, 0, tzinfo=timezone.utc)  # a Sunday: closed
+    clock["now"] = datetime(2025, 6, 1, 10, 0, tzinfo=UTC)  # a Sunday: closed
     answers += [send("session_start", "closed"), send("assistant_speech_ended", "closed")]
     assert [answer["type"] for answer in answers] == ["speak", "audio", "speak", "hangup", "speak", "hangup"]
     for answer in answers:

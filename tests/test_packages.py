@@ -23,6 +23,8 @@ from flask_aiflow.cli.commands import aiflow_cli
 
 from .server import ROOT
 
+pytestmark = pytest.mark.pip
+
 
 def install(package: Path, target: Path) -> None:
     command = [
@@ -59,6 +61,25 @@ def test_the_example_skill_package_installs_and_passes_its_tests(tmp_path: Path)
     assert "6 passed" in result.stdout
 
 
+def test_the_vip_example_installs_and_passes_its_tests_outside_the_repository(tmp_path: Path) -> None:
+    """Its tests use only the plugin's fixtures: a copy of the folder is a package of one's own."""
+    package = tmp_path / "vip-skill"
+    shutil.copytree(ROOT / "examples" / "vip-skill", package, ignore=shutil.ignore_patterns("*.egg-info"))
+    target = tmp_path / "site"
+    install(package, target)
+    assert "vip = flask_aiflow_vip" in entry_points_of(target)
+    result = run_its_tests(package, target)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "5 passed" in result.stdout
+
+
+@pytest.mark.parametrize("package", sorted(path.name for path in (ROOT / "examples").glob("*/tests")))
+def test_example_package_tests_import_nothing_of_the_repositorys_tests(package: str) -> None:
+    for test_file in (ROOT / "examples" / package / "tests").glob("*.py"):
+        source = test_file.read_text()
+        assert "from tests" not in source and "import tests" not in source, test_file
+
+
 def test_a_generated_skill_package_installs_and_passes_its_tests(tmp_path: Path) -> None:
     created = CliRunner().invoke(aiflow_cli, ["new-skill", "weather-report", "--directory", str(tmp_path)])
     assert created.exit_code == 0, created.output
@@ -68,7 +89,7 @@ def test_a_generated_skill_package_installs_and_passes_its_tests(tmp_path: Path)
     assert "weather_report = aiflow_weather_report" in entry_points_of(target)
     result = run_its_tests(package, target)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "3 passed" in result.stdout
+    assert "5 passed" in result.stdout
 
 
 def test_without_the_package_installed_the_skill_is_not_found(tmp_path: Path) -> None:

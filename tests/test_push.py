@@ -20,7 +20,7 @@ from simple_websocket import Client, ConnectionClosed
 from flask_aiflow import CallNotConnected, InvalidActionError, barge_in, send, speak
 from flask_aiflow.web.routes import serve_websocket
 
-from .conftest import SECRET, event, make_app
+from .helpers import SECRET, event, make_app, wait_until
 from .server import Server, serve
 
 
@@ -82,11 +82,7 @@ def start_call(ws: QueueSocket, session_id: str) -> None:
 
 
 def registered(app: Any, session_id: str) -> bool:
-    deadline = time.monotonic() + 10
-    while not app.extensions["aiflow"].hub.holds(session_id):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.005)
+    wait_until(lambda: app.extensions["aiflow"].hub.holds(session_id), f"the call {session_id} was never registered")
     return True
 
 
@@ -146,9 +142,7 @@ class TestInOneProcess:
             start_call(ws, "c1")
             assert registered(app, "c1")
             ws.incoming.put(json.dumps(event("session_end", "c1")))
-            deadline = time.monotonic() + 10
-            while app.extensions["aiflow"].hub.holds("c1") and time.monotonic() < deadline:
-                time.sleep(0.005)
+            wait_until(lambda: not app.extensions["aiflow"].hub.holds("c1"), "the ended call is still registered")
             with pytest.raises(CallNotConnected):
                 send("c1", barge_in())
 
@@ -183,6 +177,7 @@ def one_worker(tmp_path_factory: Any) -> Iterator[Server]:
         yield server
 
 
+@pytest.mark.server
 class TestOverRealSockets:
     def test_a_route_pushes_into_a_websocket_call(self, one_worker: Server) -> None:
         ws = Client.connect(one_worker.url.replace("http://", "ws://") + "/ws", headers={"X-API-TOKEN": SECRET})

@@ -18,10 +18,9 @@ from typing import Any
 
 from flask_aiflow import AiFlow
 from flask_aiflow.calls.redis_store import RedisStore
-from flask_aiflow.calls.store import CallRecord
+from flask_aiflow.calls.store import CallRecord, StateStore
 
-from .conftest import event, make_app
-from .helpers import make_skill
+from .helpers import event, make_app, make_skill
 
 ITERATIONS = 60
 #: Each handler dawdles this long between reading and writing, so that
@@ -85,6 +84,9 @@ def race_in_threads(app: Any, session_id: str, iterations: int) -> None:
 class UnlockedRedisStore(RedisStore):
     """The Redis store without its lock: what the race does to an unguarded read-modify-write."""
 
+    # the generic transaction (lock, load, save one by one) with a lock that locks nothing
+    transaction = StateStore.transaction
+
     @contextmanager
     def lock(self, session_id: str) -> Any:
         yield
@@ -101,16 +103,16 @@ def redis_app(url: str, prefix: str, store: RedisStore | None = None) -> Any:
     )
 
 
-def test_threads_racing_on_one_call_lose_no_update(redis_url: str, redis_prefix: str) -> None:
-    app = redis_app(redis_url, redis_prefix)
+def test_threads_racing_on_one_call_lose_no_update(any_redis_url: str, redis_prefix: str) -> None:
+    app = redis_app(any_redis_url, redis_prefix)
     race_in_threads(app, "race-threads", ITERATIONS)
     assert counts(app.extensions["aiflow"].store, "race-threads") == (ITERATIONS, ITERATIONS)
 
 
-def test_without_the_lock_the_same_race_loses_updates(redis_url: str, redis_prefix: str) -> None:
+def test_without_the_lock_the_same_race_loses_updates(any_redis_url: str, redis_prefix: str) -> None:
     """The race above is real: the same test against an unlocked store loses updates."""
-    store = UnlockedRedisStore.from_url(redis_url, prefix=redis_prefix)
-    app = redis_app(redis_url, redis_prefix, store=store)
+    store = UnlockedRedisStore.from_url(any_redis_url, prefix=redis_prefix)
+    app = redis_app(any_redis_url, redis_prefix, store=store)
     race_in_threads(app, "race-unlocked", ITERATIONS)
     spoken, barge_ins = counts(store, "race-unlocked")
     print(f"unlocked: {spoken} + {barge_ins} of {2 * ITERATIONS} updates survived")
@@ -127,11 +129,11 @@ def _race_process(url: str, prefix: str, which: int, barrier: Any, iterations: i
             app.extensions["aiflow"].extension.dispatch(data)
 
 
-def test_processes_racing_on_one_call_lose_no_update(redis_url: str, redis_prefix: str) -> None:
+def test_processes_racing_on_one_call_lose_no_update(any_redis_url: str, redis_prefix: str) -> None:
     context = multiprocessing.get_context("spawn")
     barrier = context.Barrier(2)
     processes = [
-        context.Process(target=_race_process, args=(redis_url, redis_prefix, which, barrier, ITERATIONS))
+        context.Process(target=_race_process, args=(any_redis_url, redis_prefix, which, barrier, ITERATIONS))
         for which in (0, 1)
     ]
     for process in processes:
@@ -139,16 +141,16 @@ def test_processes_racing_on_one_call_lose_no_update(redis_url: str, redis_prefi
     for process in processes:
         process.join(timeout=120)
     assert [process.exitcode for process in processes] == [0, 0]
-    store = RedisStore.from_url(redis_url, prefix=redis_prefix)
+    store = RedisStore.from_url(any_redis_url, prefix=redis_prefix)
     try:
         assert counts(store, "race-processes") == (ITERATIONS, ITERATIONS)
     finally:
         store.close()
 
 
-def test_racing_turns_all_reach_the_transcript(redis_url: str, redis_prefix: str) -> None:
+def test_racing_turns_all_reach_the_transcript(any_redis_url: str, redis_prefix: str) -> None:
     app = make_app(
-        AIFLOW_STATE_STORE=redis_url,
+        AIFLOW_STATE_STORE=any_redis_url,
         AIFLOW_REDIS_PREFIX=redis_prefix,
         AIFLOW_TRANSCRIPT_LIMIT=4,
         AIFLOW_FALLBACK=None,

@@ -10,7 +10,7 @@ import pytest
 from flask_aiflow import ConfigurationError, signals
 from flask_aiflow.web.ratelimit import AuthFailureLimiter, client_address
 
-from .conftest import SECRET, event, make_app
+from .helpers import SECRET, event, make_app
 
 
 class Clock:

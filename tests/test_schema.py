@@ -12,11 +12,11 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from flask_aiflow import InvalidActionError, InvalidEventError, parse_event
+from flask_aiflow.cli.schema import all_schemas, schema_for, schema_names
 from flask_aiflow.protocol.actions import ACTION_TYPES, action_from_dict
 from flask_aiflow.protocol.events import EVENT_TYPES
-from flask_aiflow.cli.schema import all_schemas, schema_for, schema_names
 
-from .conftest import event
+from .helpers import event
 
 
 def schema_accepts(name: str, data: Any) -> bool:
@@ -84,6 +84,10 @@ VALID_ACTIONS = [
     {"type": "speak", **S, "text": "Hi", "barge_in": {"strategy": "minimum_characters", "minimum_characters": 1}},
     {"type": "speak", **S, "text": "Hi", "barge_in": {"strategy": "minimum_characters", "minimum_characters": 100, "allow_after_ms": 0}},
     {"type": "speak", **S, "text": "Hi", "user_input_timeout_seconds": 0.5},
+    # what the reference's TypeScript types allow (issue 10)
+    {"type": "speak", **S, "text": "Hi", "barge_in": {"strategy": "none", "allow_after_ms": 5}},
+    {"type": "speak", **S, "text": "Hi", "barge_in": {"strategy": "manual", "minimum_characters": 5}},
+    {"type": "speak", **S, "text": "Hi", "barge_in": {"strategy": "minimum_characters", "minimum_characters": 3.0}},
     {"type": "audio", **S, "audio": wav_base64(), "barge_in": {"strategy": "none"}},
     {"type": "transfer", **S, "target_phone_number": "+4921155555555", "caller_id_name": "Sales", "caller_id_number": "+12"},
     {"type": "hangup", **S},
@@ -101,8 +105,9 @@ INVALID_ACTIONS = [
     {"type": "speak", **S, "text": "Hi", "tts": {"provider": "azure", "voice": ""}},
     {"type": "speak", **S, "text": "Hi", "barge_in": {"strategy": "sometimes"}},
     {"type": "speak", **S, "text": "Hi", "barge_in": {}},
-    {"type": "speak", **S, "text": "Hi", "barge_in": {"strategy": "none", "allow_after_ms": 5}},
-    {"type": "speak", **S, "text": "Hi", "barge_in": {"strategy": "manual", "minimum_characters": 5}},
+    {"type": "speak", **S, "text": "Hi", "barge_in": {"strategy": "none", "allow_after_ms": 10001}},
+    {"type": "speak", **S, "text": "Hi", "barge_in": {"strategy": "manual", "minimum_characters": 101}},
+    {"type": "speak", **S, "text": "Hi", "barge_in": {"strategy": "minimum_characters", "minimum_characters": 3.5}},
     {"type": "speak", **S, "text": "Hi", "barge_in": {"strategy": "minimum_characters", "minimum_characters": 0}},
     {"type": "speak", **S, "text": "Hi", "barge_in": {"strategy": "minimum_characters", "minimum_characters": 101}},
     {"type": "speak", **S, "text": "Hi", "barge_in": {"strategy": "minimum_characters", "minimum_characters": True}},
@@ -160,8 +165,22 @@ def test_every_valid_event_passes_both() -> None:
         assert schema_accepts(name, data), name
     minimal = {"type": "session_end", "session": {"id": "s1"}}
     assert code_accepts_event(minimal) and schema_accepts("session_end", minimal)
-    extra = {**event("user_speak", "s1"), "confidence": 0.9}  # unknown fields are tolerated
+    extra = {**event("user_speak", "s1"), "language": "de-DE"}  # unknown fields are tolerated
     assert code_accepts_event(extra) and schema_accepts("user_speak", extra)
+
+
+#: What sipgate's n8n integration sends (issue 10): transcript, confidence, no timing.
+N8N_EVENTS = [
+    {"type": "user_speak", "transcript": "Hallo", "confidence": 0.92, "session": {"id": "s1"}},
+    {"type": "user_speak", "text": "Hallo", "confidence": 1, "session": {"id": "s1"}},
+    {"type": "assistant_speak", "text": "Willkommen", "session": {"id": "s1"}},
+]
+
+
+@pytest.mark.parametrize("data", N8N_EVENTS, ids=lambda d: d["type"])
+def test_n8n_events_pass_both(data: dict[str, Any]) -> None:
+    assert code_accepts_event(data)
+    assert schema_accepts(data["type"], data)
 
 
 def broken(name: str, change: Any) -> dict[str, Any]:
@@ -180,7 +199,9 @@ INVALID_EVENTS = [
     ("user_speak", lambda d: d.pop("text")),
     ("user_speak", lambda d: d.update(text=None)),
     ("user_speak", lambda d: d.update(barged_in="yes")),
-    ("assistant_speak", lambda d: d.pop("duration_ms")),
+    ("user_speak", lambda d: d.update(text=None, transcript="hi")),
+    ("user_speak", lambda d: (d.pop("text"), d.update(transcript=5))),
+    ("user_speak", lambda d: d.update(confidence="high")),
     ("assistant_speak", lambda d: d.update(duration_ms=-1)),
     ("assistant_speak", lambda d: d.update(duration_ms=True)),
     ("assistant_speak", lambda d: d.update(speech_started_at="now")),

@@ -15,8 +15,7 @@ from simple_websocket import ConnectionClosed
 from flask_aiflow.web import shutdown
 from flask_aiflow.web.routes import serve_websocket
 
-from .conftest import event, make_app
-from .helpers import make_skill
+from .helpers import event, make_app, make_skill
 
 
 @pytest.fixture(autouse=True)

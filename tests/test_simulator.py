@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from flask_aiflow import BargeInConfig, Candidate, audio, hangup, hookimpl, speak
+from flask_aiflow import BargeInConfig, Candidate, audio, get_state, hangup, hookimpl, speak
 from flask_aiflow.testing import (
     CallEndedError,
     CallSimulator,
@@ -21,10 +21,9 @@ from flask_aiflow.testing import (
     make_test_app,
     speech_duration_ms,
 )
-from flask_aiflow.testing.rules import MIN_SPEECH_MS, MS_PER_CHARACTER
+from flask_aiflow.testing.rules import MIN_SPEECH_MS, MS_PER_CHARACTER, barge_in_characters
 
-from .conftest import SECRET
-from .helpers import make_skill, says
+from .helpers import SECRET, make_skill, says
 from .server import gunicorn
 from .skills import echo, frontdesk
 
@@ -36,19 +35,37 @@ class TestBargeInRules:
         verdict = barge_in_verdict(BargeInConfig("none"), "stop talking right now", 5000)
         assert not verdict.delivered and "'none'" in verdict.reason
 
-    def test_strategy_manual_drops_the_utterance(self) -> None:
-        verdict = barge_in_verdict(BargeInConfig("manual", allow_after_ms=0), "stop talking", 5000)
-        assert not verdict.delivered and "barge_in action" in verdict.reason
+    def test_strategy_manual_delivers_the_utterance_without_interrupting(self) -> None:
+        verdict = barge_in_verdict(BargeInConfig("manual", allow_after_ms=0), "no", 0)
+        assert verdict.delivered and not verdict.interrupts
+        assert "barge_in action" in verdict.reason and "plays on" in verdict.reason
 
-    @pytest.mark.parametrize(("text", "delivered"), [("no", False), (" no ", False), ("yes", True), ("hello", True)])
-    def test_default_needs_three_characters(self, text: str, delivered: bool) -> None:
+    def test_an_accepted_automatic_barge_in_interrupts(self) -> None:
+        verdict = barge_in_verdict(None, "stop it", 0)
+        assert verdict.delivered and verdict.interrupts
+
+    @pytest.mark.parametrize(
+        ("text", "delivered"),
+        [("no", False), (" no ", False), ("yes", False), ("y e s", False), ("yes!", True), ("hello", True)],
+    )
+    def test_default_needs_more_than_three_characters(self, text: str, delivered: bool) -> None:
         assert barge_in_verdict(None, text, 0).delivered is delivered
         assert barge_in_verdict(BargeInConfig(), text, 0).delivered is delivered
 
-    @pytest.mark.parametrize(("text", "delivered"), [("four", False), ("fives", True)])
-    def test_minimum_characters_is_inclusive(self, text: str, delivered: bool) -> None:
+    @pytest.mark.parametrize(
+        ("text", "delivered"),
+        [("four", False), ("fives", False), ("f i v e s", False), ("sixsix", True), ("s i x s i x", True)],
+    )
+    def test_minimum_characters_must_be_exceeded_and_whitespace_does_not_count(self, text: str, delivered: bool) -> None:
         config = BargeInConfig("minimum_characters", minimum_characters=5)
-        assert barge_in_verdict(config, text, 0).delivered is delivered
+        verdict = barge_in_verdict(config, text, 0)
+        assert verdict.delivered is delivered
+        if not delivered:
+            assert "more than 5 characters" in verdict.reason
+
+    def test_characters_are_counted_without_whitespace(self) -> None:
+        assert barge_in_characters("  a b\tc\n") == 3
+        assert barge_in_characters("ok, go") == 5
 
     @pytest.mark.parametrize(("after_ms", "delivered"), [(0, False), (499, False), (500, True), (2000, True)])
     def test_allow_after_ms_is_a_protection_period(self, after_ms: int, delivered: bool) -> None:
@@ -100,13 +117,18 @@ def server_url() -> Iterator[str]:
         yield url
 
 
-CHANNELS = ["in-process webhook", "in-process websocket", "http", "websocket"]
+CHANNELS = [
+    "in-process webhook",
+    "in-process websocket",
+    pytest.param("http", marks=pytest.mark.server),
+    pytest.param("websocket", marks=pytest.mark.server),
+]
 
 
 @pytest.fixture(params=CHANNELS)
 def simulator(request: Any) -> Iterator[CallSimulator]:
     if request.param.startswith("in-process"):
-        target: Any = make_test_app(frontdesk)
+        target: Any = make_test_app(frontdesk, AIFLOW_FALLBACK=None)
     else:
         target = request.getfixturevalue("server_url")
     transport = "websocket" if request.param.endswith("websocket") else "webhook"
@@ -214,11 +236,35 @@ class TestRulesOverEveryChannel:
         call.speech_ends().expect_silence()
         call.hang_up()
 
-    def test_strategy_manual_drops_the_caller_but_obeys_the_app(self, simulator: CallSimulator) -> None:
+    def test_strategy_manual_delivers_the_caller_and_the_prompt_plays_on(self, simulator: CallSimulator) -> None:
         call = simulator.start_call()
         call.say("manual please")
-        dropped = call.barge_in("this is long enough to interrupt", after_ms=1000)
-        assert dropped.exchanges == [] and "'manual'" in (dropped.dropped or "")
+        prompt = call.playing
+        heard = call.barge_in("hmm", after_ms=1000)  # any length: no automatic detection
+        assert types(heard) == ["user_speak"] and heard.delivered and heard.dropped is None
+        assert heard.main is not None and heard.main.event["barged_in"] is True and heard.main.event["text"] == "hmm"
+        heard.expect_silence()  # the app lets it play on
+        assert heard.playing and call.playing is prompt
+        assert any("'manual'" in note for note in heard.notes)
+        ended = call.speech_ends()  # and it ends as usual
+        assert types(ended) == ["assistant_speech_ended"]
+        call.hang_up()
+
+    def test_strategy_manual_lets_the_app_interrupt_with_barge_in(self, simulator: CallSimulator) -> None:
+        call = simulator.start_call()
+        call.say("manual please")
+        turn = call.barge_in("be quiet", after_ms=300)
+        assert types(turn) == ["user_speak"]
+        assert turn.action is not None and turn.action.type == "barge_in"
+        assert any("interrupted the prompt" in note for note in turn.notes)
+        assert not turn.playing and call.playing is None
+        with pytest.raises(SimulationError, match="not speaking"):
+            call.speech_ends()  # an interrupted prompt gets no assistant_speech_ended
+        call.say("hello").expect_speech(containing="You said: hello")
+        call.hang_up()
+
+    def test_strategy_manual_obeys_a_barge_in_pushed_on_assistant_speak(self, simulator: CallSimulator) -> None:
+        call = simulator.start_call()
         cut = call.say("cut it short")  # the app answers assistant_speak with barge_in
         assert types(cut)[-1] == "assistant_speak"
         assert cut.actions[-1].type == "barge_in"
@@ -230,12 +276,77 @@ class TestRulesOverEveryChannel:
             call.speech_ends()
         call.hang_up()
 
-    def test_default_barge_in_is_three_characters(self, simulator: CallSimulator) -> None:
+    def test_default_barge_in_needs_more_than_three_characters(self, simulator: CallSimulator) -> None:
         call = simulator.start_call()
         call.say("the default one")
         assert call.barge_in("no").dropped is not None
-        call.barge_in("yes").expect_speech(containing="You interrupted me: yes")
+        assert call.barge_in("yes").dropped is not None  # 3 does not exceed 3
+        assert call.barge_in("y e s").dropped is not None  # whitespace does not count
+        call.barge_in("yes!").expect_speech(containing="You interrupted me: yes!")
         call.hang_up()
+
+    def test_a_new_prompt_clears_the_armed_timeout_by_default(self, simulator: CallSimulator) -> None:
+        call = simulator.start_call()
+        call.say("be patient with me")  # "Tell me when you are ready." with a 3 s timeout
+        turn = call.silence()  # its end is answered with "Take your time." (no timeout)
+        assert types(turn)[:3] == ["assistant_speech_ended", "assistant_speak", "assistant_speech_ended"]
+        assert "user_input_timeout" not in types(turn)
+        assert any("cleared the armed user_input_timeout" in note for note in turn.notes)
+        call.hang_up()
+
+    def test_the_armed_timeout_can_outlive_a_new_prompt(self, simulator: CallSimulator) -> None:
+        simulator.new_speech_clears_timeout = False
+        call = simulator.start_call()
+        call.say("be patient with me")
+        ready_ends_at = call.playing.started_at_ms + call.playing.duration_ms if call.playing else 0
+        turn = call.silence()
+        assert types(turn) == [
+            "assistant_speech_ended",
+            "assistant_speak",
+            "assistant_speech_ended",
+            "user_input_timeout",
+            "assistant_speak",
+        ]
+        turn.expect_speech(containing="still there")
+        assert call.clock_ms >= ready_ends_at + 3000
+        call.hang_up()
+
+    def test_the_caller_clears_the_timeout_whatever_the_option(self, simulator: CallSimulator) -> None:
+        simulator.new_speech_clears_timeout = False
+        call = simulator.start_call()
+        call.speech_ends()
+        assert call.timeout_seconds == 5
+        call.say("hello")
+        assert types(call.silence()) == ["assistant_speech_ended"]
+        call.hang_up()
+
+    def test_without_assistant_speak(self, simulator: CallSimulator) -> None:
+        simulator.assistant_speak = False
+        call = simulator.start_call()
+        assert types(call.greeting) == ["session_start"] and call.playing is not None
+        call.greeting.expect_speech(containing="front desk")
+        turn = call.say("hello")
+        assert types(turn) == ["assistant_speech_ended", "user_speak"]
+        turn.expect_speech(containing="You said: hello")
+        cut = call.say("cut it short")  # the barge_in came on assistant_speak, which never comes
+        assert call.playing is not None and not any(a.type == "barge_in" for a in cut.actions)
+        call.barge_in("be quiet", after_ms=10)  # under 'manual' the app can still stop it
+        assert call.playing is None
+        assert types(call.silence()) == []
+        call.hang_up()
+
+    @pytest.mark.parametrize("fields", ["start", "id"])
+    def test_id_only_sessions(self, simulator: CallSimulator, fields: str) -> None:
+        call = simulator.start_call(session_fields=fields)
+        start = call.greeting.exchanges[0].event
+        assert (start["session"] == {"id": call.session_id}) is (fields == "id")
+        call.greeting.expect_speech(containing="front desk")
+        turn = call.say("hello")
+        assert all(exchange.event["session"] == {"id": call.session_id} for exchange in turn.exchanges)
+        turn.expect_speech(containing="You said: hello")
+        call.silence()
+        ended = call.hang_up()
+        assert ended.exchanges[0].event["session"] == {"id": call.session_id}
 
     def test_hangup_after_speech_ends_closes_the_call(self, simulator: CallSimulator) -> None:
         call = simulator.start_call()
@@ -407,6 +518,7 @@ class TestExpectationMessages:
             call.expect_audio()
         assert call.say("x y z").expect_speech() is call.last_turn
 
+    @pytest.mark.server
     def test_remote_turns_say_the_decision_is_unavailable(self, server_url: str) -> None:
         call = CallSimulator(server_url, secret=SECRET).start_call()
         assert call.greeting.decision is None and not call.greeting.decisions_available
@@ -416,12 +528,14 @@ class TestExpectationMessages:
         call.hang_up()
 
 
+@pytest.mark.server
 @pytest.mark.parametrize("transport", ["webhook", "websocket"])
 def test_a_server_refusing_the_secret_is_a_clear_error(server_url: str, transport: str) -> None:
     with pytest.raises(TransportError, match="401"):
         CallSimulator(server_url, secret="wrong", transport=transport).start_call()
 
 
+@pytest.mark.server
 def test_a_websocket_url_works_as_the_target(server_url: str) -> None:
     sim = CallSimulator(server_url.replace("http://", "ws://"), secret=SECRET, transport="websocket", quiet_seconds=0.2)
     call = sim.start_call()
@@ -429,7 +543,31 @@ def test_a_websocket_url_works_as_the_target(server_url: str) -> None:
     call.hang_up()
 
 
+def test_every_message_on_a_websocket_is_recorded(simulator: CallSimulator) -> None:
+    """A skill that pushes with send() while it handles user_speak does not fail the call."""
+    simulator.settle_seconds = 0.5  # over a real WebSocket: room for the answer after the push on a busy machine
+    call = simulator.start_call()
+    turn = call.say("push something")
+    said = turn.main
+    assert said is not None
+    if simulator.transport == "websocket":
+        assert [a.text for a in said.actions] == ["Pushed while you spoke.", "Answered after the push."]  # type: ignore[attr-defined]
+        assert any("2 messages" in note for note in turn.notes)
+        assert turn.spoken == ["Pushed while you spoke.", "Answered after the push."]
+    else:  # a webhook has no connection to push into: only the answer
+        assert [a.text for a in said.actions] == ["Answered after the push."]  # type: ignore[attr-defined]
+    assert turn.action is not None and turn.action.text == "Answered after the push."  # type: ignore[attr-defined]
+    assert '<- speak "Answered after the push."' in turn.describe()
+    call.hang_up()
+
+
 class TestMisuse:
+    def test_session_fields_are_checked(self) -> None:
+        with pytest.raises(ValueError, match="session_fields"):
+            CallSimulator(make_test_app(echo), session_fields="some")
+        with pytest.raises(ValueError, match="session_fields"):
+            CallSimulator(make_test_app(echo)).start_call(session_fields="none")
+
     def test_steps_check_their_arguments(self) -> None:
         call = CallSimulator(make_test_app(echo)).start_call()
         with pytest.raises(ValueError, match="silence"):
@@ -463,3 +601,69 @@ class TestMisuse:
             CallSimulator(url, secret=SECRET).start_call()
         with pytest.raises(TransportError, match="cannot connect"):
             CallSimulator(url, secret=SECRET, transport="websocket").start_call()
+
+
+# -- without assistant_speak: the built-in skills and the transcript ----------------------------
+
+
+def ivr_app(**config: Any) -> Any:
+    from examples.ivr_app import create_app
+
+    return create_app({"TESTING": True, "AIFLOW_SHARED_SECRET": SECRET, "AIFLOW_DISCONNECT_GRACE": None, **config})
+
+
+def transcript_texts(app: Any, call: Any) -> list[tuple[str, str]]:
+    return [(turn["role"], turn["text"]) for turn in get_state(app).transcript(call.session_id)]
+
+
+IVR_TRANSCRIPT = [
+    ("assistant", "Welcome to AI Flow! How can I help you today? You can say billing, support or sales."),
+    ("assistant", "I didn't hear anything. Please respond. Attempt 1 of 3."),
+    ("caller", "support please"),
+    ("assistant", "Is it about your internet or your phone?"),
+    ("caller", "my router"),
+    ("assistant", "Please restart your router and wait two minutes."),
+]
+
+
+@pytest.mark.parametrize("announced", [True, False], ids=["assistant_speak", "no assistant_speak"])
+@pytest.mark.parametrize("transport", ["webhook", "websocket"])
+def test_the_ivr_example_does_not_need_assistant_speak(transport: str, announced: bool) -> None:
+    app = ivr_app()
+    call = CallSimulator(app, transport=transport, assistant_speak=announced).start_call()
+    assert ("assistant_speak" in types(call.greeting)) is announced
+    call.greeting.expect_speech(containing="Welcome to AI Flow")
+    call.silence().expect_speech(containing="Attempt 1 of 3")
+    call.say("support please").expect_speech(containing="internet or your phone")
+    call.say("my router").expect_speech(containing="restart your router")
+    assert transcript_texts(app, call) == IVR_TRANSCRIPT  # the same with or without assistant_speak
+    call.say("bye").expect_speech(containing="Goodbye")
+    assert not call.ended  # the hang-up follows when the farewell has been spoken
+    ended = call.speech_ends()
+    ended.expect_hangup()
+    assert call.ended
+    call.close()
+
+
+@pytest.mark.parametrize("store", ["memory", pytest.param("redis", marks=pytest.mark.redis)])
+def test_pushed_speech_reaches_the_transcript_once(store: str, request: Any) -> None:
+    """Speech the app answered with is recorded once; speech it pushed comes in through assistant_speak."""
+    config = {"AIFLOW_FALLBACK": None}
+    if store == "redis":
+        config.update(AIFLOW_STATE_STORE=request.getfixturevalue("redis_url"), AIFLOW_REDIS_PREFIX="sim-transcript:")
+    app = make_test_app(frontdesk, **config)
+    try:
+        call = CallSimulator(app, transport="websocket", settle_seconds=0.5).start_call()
+        call.say("push it")
+        assert transcript_texts(app, call) == [
+            ("assistant", frontdesk.GREETING),
+            ("caller", "push it"),
+            ("assistant", "Answered after the push."),
+            # the push, announced by its own assistant_speak (the answer's announcement added nothing)
+            ("assistant", "Pushed while you spoke."),
+        ]
+        call.say("again")
+        assert transcript_texts(app, call)[-2:] == [("caller", "again"), ("assistant", "You said: again")]
+        call.hang_up()
+    finally:
+        get_state(app).store.close()

@@ -19,8 +19,7 @@ from flask_aiflow.skills.config import (
     transfer_from_config,
 )
 
-from .conftest import SECRET, event, make_app
-from .helpers import make_skill, wav_bytes
+from .helpers import SECRET, event, make_app, make_skill, wav_bytes
 
 ROOT = KeyPath("AIFLOW_X")
 
@@ -48,8 +47,6 @@ class TestVoice:
 
     def test_the_app_defaults_are_the_root(self) -> None:
         from flask import Flask
-
-        from .conftest import make_app
 
         app = make_app(AIFLOW_DEFAULT_TTS={"provider": "eleven_labs"}, AIFLOW_DEFAULT_BARGE_IN={"strategy": "manual"})
         voice = Voice.of_app(app)

@@ -110,7 +110,7 @@ def test_speak_from_config() -> None:
     assert error_of(speak_from_config, {}, ROOT) == 'AIFLOW_DEMO: needs "text" or "ssml"'
     assert error_of(speak_from_config, {"text": "a", "ssml": "b"}, ROOT).startswith('AIFLOW_DEMO["ssml"]: not allowed')
     assert error_of(speak_from_config, {"text": "a", "user_input_timeout_seconds": -1}, ROOT) == (
-        'AIFLOW_DEMO["user_input_timeout_seconds"]: expected a positive number of seconds, got -1 (number)'
+        'AIFLOW_DEMO["user_input_timeout_seconds"]: expected a number > 0, got -1 (number)'
     )
     assert error_of(speak_from_config, {"text": "a", "then": 1}, ROOT).startswith('AIFLOW_DEMO["then"]: unknown key')
     assert speak_from_config({"text": "a", "then": 1}, ROOT, extra_keys=("then",)).text == "a"

@@ -7,8 +7,7 @@ from typing import Any
 from flask_aiflow import AiFlow
 from flask_aiflow.calls.store import CallRecord, MemoryStore, StateStore
 
-from .conftest import event, make_app
-from .helpers import make_skill
+from .helpers import event, make_app, make_skill
 
 
 class FakeClock:
@@ -90,7 +89,7 @@ class TextOnlyStore(StateStore):
     def load(self, session_id: str) -> str | None:
         return self.texts.get(session_id)
 
-    def save(self, session_id: str, data: str, ttl: int, *, turn: Any = None, turn_limit: int = 0) -> None:
+    def save(self, session_id: str, data: str, ttl: int, *, turns: Any = (), turn_limit: int = 0) -> None:
         self.texts[session_id] = data  # keeps no transcript
 
     def delete(self, session_id: str) -> None:

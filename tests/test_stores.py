@@ -16,8 +16,7 @@ from flask_aiflow import ConfigurationError, hookimpl
 from flask_aiflow.calls import CallBusy, MemoryStore
 from flask_aiflow.calls.store import CallRecord, StateStore
 
-from .conftest import event, make_app
-from .helpers import make_skill
+from .helpers import event, make_app, make_skill
 from .server import ROOT
 
 StoreFactory = Callable[..., StateStore]
@@ -28,7 +27,9 @@ def record(**meta: Any) -> str:
     return CallRecord(meta=meta).dumps()
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(
+    params=["memory", pytest.param("redis", marks=pytest.mark.redis), pytest.param("cluster", marks=pytest.mark.redis)]
+)
 def kind(request: Any) -> str:
     return str(request.param)
 
@@ -44,7 +45,7 @@ def make_store(kind: str, request: Any) -> Iterator[StoreFactory]:
         else:
             from flask_aiflow.calls.redis_store import RedisStore
 
-            url = request.getfixturevalue("redis_url")
+            url = request.getfixturevalue("redis_cluster_url" if kind == "cluster" else "redis_url")
             prefix = request.getfixturevalue("redis_prefix")
             store = RedisStore.from_url(url, prefix=prefix, **options)
         made.append(store)
@@ -60,7 +61,7 @@ def store_config(kind: str, request: Any) -> dict[str, Any]:
     if kind == "memory":
         return {"AIFLOW_STATE_STORE": "memory"}
     return {
-        "AIFLOW_STATE_STORE": request.getfixturevalue("redis_url"),
+        "AIFLOW_STATE_STORE": request.getfixturevalue("redis_cluster_url" if kind == "cluster" else "redis_url"),
         "AIFLOW_REDIS_PREFIX": request.getfixturevalue("redis_prefix"),
     }
 
@@ -80,7 +81,7 @@ class TestContract:
     def test_transcript_is_bounded_and_goes_with_the_call(self, make_store: StoreFactory) -> None:
         store = make_store()
         for number in range(7):
-            store.save("c1", record(), 60, turn={"n": number}, turn_limit=3)
+            store.save("c1", record(), 60, turns=[{"n": number}], turn_limit=3)
         store.save("c1", record(), 60)  # an event without a turn keeps the transcript
         assert store.transcript("c1") == [{"n": 4}, {"n": 5}, {"n": 6}]
         assert store.transcript("other") == []
@@ -156,7 +157,7 @@ class TestMemoryExpiry:
     def test_records_expire_after_the_ttl_and_saves_refresh_it(self) -> None:
         now = [1000.0]
         store = MemoryStore(clock=lambda: now[0])
-        store.save("c1", record(v="x"), 10, turn={"n": 1}, turn_limit=5)
+        store.save("c1", record(v="x"), 10, turns=[{"n": 1}], turn_limit=5)
         now[0] += 9
         store.save("c1", record(v="y"), 10)  # refreshed: lives 10 s from now
         now[0] += 9
@@ -175,24 +176,31 @@ class TestRedis:
         yield store
         store.close()
 
-    def test_keys_are_prefixed_and_expire_with_the_ttl_refreshed_on_every_save(self, store: Any) -> None:
+    def test_keys_are_prefixed_hash_tagged_and_expire_with_the_ttl_refreshed_on_every_save(self, store: Any) -> None:
         client, prefix = store.client, store.prefix
-        store.save("c1", record(), 100, turn={"n": 1}, turn_limit=5)
-        assert set(client.keys(f"{prefix}*")) == {f"{prefix}call:c1", f"{prefix}transcript:c1", f"{prefix}live"}
-        assert client.keys("call:*") == []
-        assert 0 < client.ttl(f"{prefix}call:c1") <= 100
-        assert 0 < client.ttl(f"{prefix}transcript:c1") <= 100
+        store.save("c1", record(), 100, turns=[{"n": 1}], turn_limit=5)
+        call = f"{prefix}{{c1}}:"
+        live = store.live_key("c1")
+        assert set(client.keys(f"{prefix}*")) == {f"{call}call", f"{call}transcript", f"{call}listed", live}
+        assert live.startswith(f"{prefix}{{live:")
+        assert client.keys("*call:*") == []
+        assert 0 < client.ttl(f"{call}call") <= 100
+        assert 0 < client.ttl(f"{call}transcript") <= 100
         store.save("c1", record(), 1000)
-        assert client.ttl(f"{prefix}call:c1") > 100
-        assert client.ttl(f"{prefix}transcript:c1") > 100
+        assert client.ttl(f"{call}call") > 100
+        assert client.ttl(f"{call}transcript") > 100
 
-    def test_expired_calls_leave_the_live_set(self, store: Any) -> None:
+    def test_expired_calls_leave_the_live_index(self, store: Any) -> None:
         store.save("gone", record(), 60)
-        store.client.zadd(f"{store.prefix}live", {"gone": 1.0})  # as if its TTL passed long ago
-        store.client.delete(f"{store.prefix}call:gone")  # and Redis expired its record
-        store.save("here", record(), 60)  # every save trims the set
-        assert store.client.zrange(f"{store.prefix}live", 0, -1) == ["here"]
-        assert [sid for sid, _ in store.records()] == ["here"]
+        live = store.live_key("gone")
+        store.client.zadd(live, {"gone": 1.0})  # as if its listing ran out long ago
+        store.client.delete(store.keys("gone").record)  # and Redis expired its record
+        assert [sid for sid, _ in store.records()] == []
+        # another call listed in the same shard trims it
+        other = next(f"here{n}" for n in range(1000) if store.live_key(f"here{n}") == live)
+        store.save(other, record(), 60)
+        assert store.client.zrange(live, 0, -1) == [other]
+        assert [sid for sid, _ in store.records()] == [other]
 
     def test_an_unreadable_record_is_left_out_of_the_live_calls(self, store: Any) -> None:
         store.save("good", record(), 60)
@@ -200,7 +208,7 @@ class TestRedis:
         assert [sid for sid, _ in store.records()] == ["good"]
 
     def test_lock_is_a_token_guarded_key_with_a_ttl(self, store: Any) -> None:
-        key = f"{store.prefix}lock:c1"
+        key = store.keys("c1").lock
         with store.lock("c1"):
             token = store.client.get(key)
             assert token
@@ -223,7 +231,7 @@ class TestRedis:
         )
         result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=30)
         assert result.stdout.strip() == "locked" and result.returncode == -9
-        assert store.client.exists(f"{store.prefix}lock:c1")  # left behind by the dead holder
+        assert store.client.exists(store.keys("c1").lock)  # left behind by the dead holder
         with store.lock("c1"):  # waits (up to 3 s) until the dead holder's lock expires
             pass
 
@@ -281,12 +289,13 @@ class TestConfiguration:
         with pytest.raises(ConfigurationError, match=message):
             make_app(**{key: value})
 
+    @pytest.mark.slow
     def test_a_redis_url_without_redis_installed_is_a_clear_start_up_error(self) -> None:
         script = textwrap.dedent(
             """
             import sys
             sys.modules["redis"] = None  # as if redis-py were not installed
-            from tests.conftest import make_app
+            from tests.helpers import make_app
             try:
                 make_app(AIFLOW_STATE_STORE="redis://localhost:6379/0")
             except Exception as exc:

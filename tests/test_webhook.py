@@ -10,7 +10,7 @@ import pytest
 
 from flask_aiflow import signals
 
-from .conftest import SECRET, event, make_app
+from .helpers import SECRET, event, make_app
 
 
 def test_session_start_answers_with_action_json(post: Any) -> None:

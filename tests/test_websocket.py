@@ -11,7 +11,7 @@ from simple_websocket import ConnectionClosed
 from flask_aiflow import signals
 from flask_aiflow.web.routes import serve_websocket
 
-from .conftest import event, make_app
+from .helpers import event, make_app
 
 
 class ScriptedSocket:

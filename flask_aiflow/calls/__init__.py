@@ -11,7 +11,7 @@ The Redis store lives in :mod:`flask_aiflow.calls.redis_store` (it needs the
 from flask_aiflow.calls.call import Call, Floor
 from flask_aiflow.calls.live import LiveCall
 from flask_aiflow.calls.push import CallNotConnected, Relay
-from flask_aiflow.calls.store import CallBusy, CallRecord, CallTransaction, MemoryStore, StateStore
+from flask_aiflow.calls.store import CallBusy, CallRecord, CallTransaction, MemoryStore, StateStore, StoreUnavailable
 
 __all__ = [
     "Call",
@@ -24,4 +24,5 @@ __all__ = [
     "MemoryStore",
     "Relay",
     "StateStore",
+    "StoreUnavailable",
 ]

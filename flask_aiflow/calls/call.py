@@ -8,9 +8,11 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from flask_aiflow.protocol.actions import Speak
 from flask_aiflow.protocol.events import AssistantSpeak, UserSpeak
 
 if TYPE_CHECKING:
+    from flask_aiflow.protocol.actions import Action
     from flask_aiflow.protocol.events import Event, Session
     from flask_aiflow.calls.store import CallRecord, StateStore, Turn
 
@@ -28,11 +30,51 @@ def transcript_turn(event: UserSpeak | AssistantSpeak) -> Turn | None:
         if event.barged_in:
             return {"role": "caller", "text": event.text, "at": time.time(), "barged_in": True}
         return {"role": "caller", "text": event.text, "at": time.time()}
-    text = event.text if event.text is not None else _TAG.sub("", event.ssml or "").strip()
+    text = _spoken(event.text, event.ssml)
     if not text:
         return None
     at = event.speech_started_at / 1000 if event.speech_started_at else time.time()
     return {"role": "assistant", "text": text, "at": at}
+
+
+#: In a call's ``meta``: the text of the assistant turn last recorded from a
+#: speak action, until its ``assistant_speak`` arrives (which then adds no
+#: second turn for it), a newer answer replaces it or the caller speaks.
+SAID = "said"
+
+
+def speech_turns(turn: Turn | None, record: CallRecord, answer: Action | None) -> list[Turn]:
+    """The transcript turns one event adds, given the turn of the event itself and the app's answer.
+
+    The assistant's side comes from the speak actions the app sends, so the
+    transcript is whole even when the service omits ``assistant_speak``
+    (the reference: "may be omitted for some TTS models"). An
+    ``assistant_speak`` adds a turn only for speech not recorded that way
+    (an action pushed with ``send()``): pass its turn through
+    :func:`unrecorded` first.
+    """
+    turns = [turn] if turn is not None else []
+    if turn is not None and turn["role"] == "caller":
+        record.meta.pop(SAID, None)
+    if isinstance(answer, Speak):
+        text = _spoken(answer.text, answer.ssml)
+        if text:
+            turns.append({"role": "assistant", "text": text, "at": time.time()})
+            record.meta[SAID] = text
+    return turns
+
+
+def unrecorded(turn: Turn | None, record: CallRecord) -> Turn | None:
+    """``turn``, the event's own, or None when it is an ``assistant_speak`` of the speech already
+    recorded from the app's last answer (which is then no longer awaited)."""
+    if turn is not None and turn["role"] == "assistant" and record.meta.get(SAID) == turn["text"]:
+        del record.meta[SAID]
+        return None
+    return turn
+
+
+def _spoken(text: str | None, ssml: str | None) -> str:
+    return text if text is not None else _TAG.sub("", ssml or "").strip()
 
 
 class TranscriptSource:

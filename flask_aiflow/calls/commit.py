@@ -17,7 +17,7 @@ a worker thread) see it as it was.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from flask_aiflow.calls.store import CallRecord
@@ -70,7 +70,7 @@ def commit(
         floor, note = _count_turn(floor, holder, runs)
         if note:
             notes.append(note)
-    return Committed(CallRecord(skills=skills, floor=floor, meta=record.meta, pending=pending), tuple(notes))
+    return Committed(replace(record, skills=skills, floor=floor, pending=pending), tuple(notes))
 
 
 def _with_state(skills: dict[str, str], skill: str, text: str | None) -> dict[str, str]:

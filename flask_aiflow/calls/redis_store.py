@@ -1,82 +1,207 @@
 """Call state in Redis, for apps served by several worker processes or hosts.
 
 Chosen with ``AIFLOW_STATE_STORE = "redis://host:6379/0"`` (needs the extra
-``flask-aiflow[redis]``), or passed as ``AiFlow(store=RedisStore(client))``.
+``flask-aiflow[redis]``), with ``"redis+cluster://host:7000"`` for a Redis
+Cluster (or a Valkey cluster: any node serves as the entry point), or passed as
+``AiFlow(store=RedisStore(client))``.
 
-Keys (all under ``AIFLOW_REDIS_PREFIX``, default ``aiflow:``):
+Keys (all under ``AIFLOW_REDIS_PREFIX``, default ``aiflow:``). A call's keys
+carry its id as a hash tag (``{id}``), so a Redis Cluster keeps them in one
+slot and one script can touch them all:
 
-``{prefix}call:{id}``
-    the call record (JSON text); ``SET ... EX ttl`` on every event, so a call
-    that never sends ``session_end`` expires ``AIFLOW_STATE_TTL`` seconds after
-    its last event.
-``{prefix}transcript:{id}``
-    the call's last turns (a list, trimmed to the limit), written in the same
-    ``MULTI`` as the record and expiring with it.
-``{prefix}live``
-    a sorted set of live call ids scored by their expiry time, for
-    :meth:`RedisStore.records`; entries go at ``session_end``, and expired ones
-    are trimmed on every write.
-``{prefix}lock:{id}``
-    the per-call lock, see below.
+``{prefix}{id}:call``
+    the call record (JSON text); written with ``EX ttl`` on every event, so a
+    call that never sends ``session_end`` expires ``AIFLOW_STATE_TTL`` seconds
+    after its last event.
+``{prefix}{id}:transcript``
+    the call's last turns (a list, trimmed to the limit), written by the same
+    script as the record and expiring with it.
+``{prefix}{id}:lock``, ``:waiting``, ``:wake``
+    the per-call lock, the number of events waiting for it and the list that
+    wakes them (see below).
+``{prefix}{id}:listed`` and ``{prefix}{live:N}``
+    the live-calls index, spread over :attr:`RedisStore.LIVE_SHARDS` sorted
+    sets (each its own slot; a call's shard is fixed by its id). An entry's
+    score says until when the call is listed; it is set to two record TTLs
+    ahead and refreshed once that is less than one TTL away, so a call's
+    entry is written at its first event and then about once per TTL, not on
+    every event. ``:listed`` keeps the score, so the event's first script
+    knows whether a refresh is due. Entries of calls that expired without
+    ``session_end`` are trimmed when their score has passed.
 ``{prefix}node:{node}`` / ``{prefix}ack:{message id}``
     the pub/sub channel of each process serving WebSockets, and the
-    acknowledgements of forwarded actions (:class:`RedisRelay`).
+    acknowledgements of forwarded actions (:mod:`~flask_aiflow.calls.redis_relay`).
 
-The per-call lock is redis-py's :class:`redis.lock.Lock`: ``SET key token NX PX
-ttl`` to take it, a Lua compare-and-delete to release it (so a holder only
-ever deletes its own token), a bounded wait to get it and a TTL on the key, so
-a process that dies while holding it releases it by expiry. It is a
-single-instance lock (not Redlock): correct for one Redis primary, which is
-what holds the state anyway. The lock TTL (``AIFLOW_LOCK_TIMEOUT``) must be
-longer than the slowest event; an event that outlives it is logged as an
-error, because another event of the call may then have run at the same time.
+An event costs two round trips when its call is not busy: one script takes
+the lock and returns the record (``lua/enter.lua``), one writes the record
+and the transcript turn and releases the lock (``lua/leave.lua``), only while
+the event's token still holds the lock. Scripts run by their SHA1 and are
+loaded again when Redis answers ``NOSCRIPT`` (after a restart or a failover).
+
+An event whose call is busy does not poll: the first script counts it as a
+waiter, and the holder's release pushes to the call's wake-up list, on which
+waiters block (``BLPOP``) for at most the holder's remaining lock time and
+the rest of their own wait (``AIFLOW_LOCK_WAIT``, by default the event
+budget). A holder that dies releases the lock by expiry (``AIFLOW_LOCK_TIMEOUT``),
+which its waiters wait out. The lock is a single-primary lock, not Redlock:
+the primary that holds the lock holds the record too.
+
+Redis being unreachable (stopped, restarting, a cluster failing over) raises
+:class:`~flask_aiflow.calls.store.StoreUnavailable`; the client connects again
+by itself on the next event.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
-import socket
-import threading
 import time
 import uuid
-from collections.abc import Iterator
+import zlib
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
+from importlib.resources import files
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import redis
-from redis.exceptions import LockError
+from redis import exceptions as errors
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
-from flask_aiflow.calls.push import NO_NODE, TIMED_OUT, Deliver, Relay
-from flask_aiflow.calls.store import CallBusy, CallRecord, StateStore, Turn
+from flask_aiflow.calls.redis_relay import RedisRelay
+from flask_aiflow.calls.store import (
+    CallBusy,
+    CallRecord,
+    CallTransaction,
+    StateStore,
+    StoreUnavailable,
+    Turn,
+)
+
+__all__ = ["CLUSTER_SCHEMES", "RedisRelay", "RedisStore"]
 
 logger = logging.getLogger("flask_aiflow")
 
+#: URL schemes that select the cluster client (the rest of the URL as ``redis://``).
+CLUSTER_SCHEMES = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
 
-class RedisStore(StateStore):
-    """Call records, transcripts, live calls and the per-call lock in Redis.
+#: Seconds the longest ``BLPOP`` but a lock wait may block (a relayed push's acknowledgement).
+SLOWEST_BLPOP = 10.0
 
-    :param client: a ``redis.Redis`` client; created with
-        ``decode_responses=True`` by :meth:`from_url` (a client without it
-        works too).
-    :param prefix: put before every key.
-    :param lock_ttl: seconds a call's lock lives at most (longer than the
-        slowest event).
-    :param lock_wait: seconds to wait for a call's lock before giving up
-        with :class:`~flask_aiflow.calls.store.CallBusy`.
-    :param lock_poll: seconds between two tries while waiting for a lock.
+#: Errors that mean "Redis cannot be reached right now", not "we asked wrongly".
+UNAVAILABLE: tuple[type[Exception], ...] = (
+    errors.ConnectionError,
+    errors.TimeoutError,
+    errors.ClusterDownError,
+    errors.ClusterError,
+    errors.TryAgainError,
+    errors.MasterDownError,
+    errors.ReadOnlyError,
+    errors.RedisClusterException,
+)
+
+
+def _script(name: str) -> str:
+    return files("flask_aiflow.calls").joinpath("lua", name).read_text(encoding="utf-8")
+
+
+def _tag(session_id: str) -> str:
+    """The session id made safe inside a hash tag (braces escaped, one-to-one)."""
+    if "{" not in session_id and "}" not in session_id and "%" not in session_id:
+        return session_id
+    return session_id.replace("%", "%25").replace("{", "%7B").replace("}", "%7D")
+
+
+@dataclass(frozen=True, slots=True)
+class CallKeys:
+    """One call's keys, all in the slot of its hash tag."""
+
+    record: str
+    transcript: str
+    lock: str
+    waiting: str
+    wake: str
+    listed: str
+
+    @classmethod
+    def of(cls, prefix: str, session_id: str) -> CallKeys:
+        base = f"{prefix}{{{_tag(session_id)}}}:"
+        return cls(*(base + kind for kind in ("call", "transcript", "lock", "waiting", "wake", "listed")))
+
+    def enter(self) -> list[str]:
+        return [self.lock, self.record, self.waiting, self.listed]
+
+    def leave(self) -> list[str]:
+        return [self.lock, self.record, self.transcript, self.waiting, self.wake, self.listed]
+
+
+@dataclass(slots=True)
+class _Write:
+    """What a transaction writes when it ends: ``save`` or ``delete``."""
+
+    mode: str
+    record: str = ""
+    ttl: int = 0
+    turns: tuple[str, ...] = ()
+    turn_limit: int = 0
+
+
+class RedisTransaction(CallTransaction):
+    """One event's hold on a call: entered with the record read, ended by one script.
+
+    :meth:`save` and :meth:`delete` only note the write; the store carries it
+    out, and releases the lock, when the ``with`` block ends without an
+    exception. An exception releases the lock and writes nothing.
     """
 
-    def __init__(
-        self,
-        client: redis.Redis,
-        *,
-        prefix: str = "aiflow:",
-        lock_ttl: float = 10.0,
-        lock_wait: float = 5.0,
-        lock_poll: float = 0.002,
-    ) -> None:
+    def __init__(self, store: RedisStore, session_id: str, keys: CallKeys, token: str,
+                 text: str | None, listed: float | None) -> None:
+        super().__init__(store, session_id)
+        self.keys = keys
+        self.token = token
+        self.text = text
+        self.listed = listed
+        self.write: _Write | None = None
+
+    def load(self) -> CallRecord | None:
+        if self.text is None:
+            return None
+        return _parse(self.text)
+
+    def save(self, record: CallRecord, ttl: int, *, turns: Sequence[Turn] = (), turn_limit: int = 0) -> None:
+        self.write = _Write("save", record.dumps(), ttl, _turn_texts(turns, turn_limit), turn_limit)
+
+    def delete(self) -> None:
+        self.write = _Write("delete")
+
+
+def _parse(text: str) -> CallRecord:
+    try:
+        return CallRecord.loads(text)
+    except (KeyError, TypeError) as exc:
+        raise ValueError(f"malformed call record: {exc!r}") from None
+
+
+class RedisStore(StateStore):
+    """Call records, transcripts, live calls and the per-call lock in Redis (or a Redis Cluster).
+
+    :param client: a ``redis.Redis`` or ``redis.cluster.RedisCluster`` client;
+        created with ``decode_responses=True`` by :meth:`from_url` (a client
+        without it works too).
+    :param prefix: put before every key. It should hold no ``{``: on a
+        cluster that would put every key in one slot.
+    :param lock_ttl: seconds a call's lock lives at most (longer than the
+        slowest event).
+    :param lock_wait: seconds an event waits for its call's lock before giving
+        up with :class:`~flask_aiflow.calls.store.CallBusy`.
+    """
+
+    #: Sorted sets the live-calls index is spread over.
+    LIVE_SHARDS = 16
+
+    def __init__(self, client: Any, *, prefix: str = "aiflow:", lock_ttl: float = 10.0, lock_wait: float = 0.8) -> None:
         if lock_ttl <= 0 or lock_wait < 0:
             raise ValueError("lock_ttl must be > 0 and lock_wait >= 0")
         #: redis-py's own annotations mix in its asyncio client's types, so
@@ -85,89 +210,207 @@ class RedisStore(StateStore):
         self.prefix = prefix
         self.lock_ttl = lock_ttl
         self.lock_wait = lock_wait
-        self.lock_poll = lock_poll
-        self._live_key = f"{prefix}live"
+        self.cluster = isinstance(client, redis.RedisCluster)
+        self._lock_ms = max(1, round(lock_ttl * 1000))
+        self._enter = client.register_script(_script("enter.lua"))
+        self._leave = client.register_script(_script("leave.lua"))
         self._relay: RedisRelay | None = None
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> RedisStore:
-        """A store on a new client for ``url`` (query options as redis-py's ``from_url``)."""
-        return cls(redis.Redis.from_url(url, decode_responses=True), **options)
+        """A store on a new client for ``url``.
 
-    def _key(self, kind: str, session_id: str) -> str:
-        return f"{self.prefix}{kind}:{session_id}"
+        ``redis+cluster://`` and ``rediss+cluster://`` select the cluster
+        client; query options are redis-py's ``from_url`` ones. Failed
+        commands are retried once at once (a connection dropped by a Redis
+        restart is replaced), not with redis-py's default back-off, so an
+        unreachable Redis is reported within the event's budget.
+        """
+        lock_wait = float(options.get("lock_wait", 0.8))
+        client_options: dict[str, Any] = {
+            "decode_responses": True,
+            "socket_connect_timeout": max(0.1, min(lock_wait, 1.0)),
+            # longer than the longest BLPOP: a waiting event's, and a relayed
+            # push's wait for its acknowledgement (AIFLOW_PUSH_TIMEOUT)
+            "socket_timeout": max(lock_wait, SLOWEST_BLPOP) + 1.0,
+            "retry": Retry(NoBackoff(), 1),
+        }
+        scheme = urlsplit(url).scheme
+        if scheme in CLUSTER_SCHEMES:
+            plain = urlunsplit(urlsplit(url)._replace(scheme=CLUSTER_SCHEMES[scheme]))
+            client: Any = redis.RedisCluster.from_url(plain, **client_options)
+        else:
+            client = redis.Redis.from_url(url, **client_options)
+        return cls(client, **options)
+
+    def keys(self, session_id: str) -> CallKeys:
+        return CallKeys.of(self.prefix, session_id)
+
+    def live_key(self, session_id: str) -> str:
+        """The live-index shard that lists this call."""
+        return self._shard(zlib.crc32(session_id.encode("utf-8", "surrogatepass")) % self.LIVE_SHARDS)
+
+    def _shard(self, number: int) -> str:
+        return f"{self.prefix}{{live:{number}}}"
+
+    # -- the lock and the transaction -----------------------------------------
+
+    @contextmanager
+    def transaction(self, session_id: str) -> Iterator[CallTransaction]:
+        keys = self.keys(session_id)
+        token = uuid.uuid4().hex
+        with _unavailable(session_id):
+            text, listed = self._acquire(session_id, keys, token)
+        txn = RedisTransaction(self, session_id, keys, token, text, listed)
+        try:
+            yield txn
+        except BaseException:
+            self._release_quietly(session_id, keys, token)
+            raise
+        with _unavailable(session_id):
+            written = self._finish(session_id, keys, token, txn.write, txn.listed)
+        if not written:
+            self._lost_lock(session_id)
 
     @contextmanager
     def lock(self, session_id: str) -> Iterator[None]:
-        lock = self.client.lock(
-            self._key("lock", session_id),
-            timeout=self.lock_ttl,
-            sleep=self.lock_poll,
-            blocking_timeout=self.lock_wait,
-            thread_local=False,
-        )
-        if not lock.acquire():
-            raise CallBusy(f"call {session_id}: its lock was not free within {self.lock_wait} s")
+        keys = self.keys(session_id)
+        token = uuid.uuid4().hex
+        with _unavailable(session_id):
+            self._acquire(session_id, keys, token)
         try:
             yield
-        finally:
-            try:
-                lock.release()
-            except LockError:
-                logger.error(
-                    "call %s: handling an event took longer than the lock TTL (%s s, AIFLOW_LOCK_TIMEOUT); "
-                    "another event of this call may have run at the same time",
-                    session_id,
-                    self.lock_ttl,
-                )
+        except BaseException:
+            self._release_quietly(session_id, keys, token)
+            raise
+        with _unavailable(session_id):
+            released = self._finish(session_id, keys, token, None, None)
+        if not released:
+            self._lost_lock(session_id)
+
+    def _acquire(self, session_id: str, keys: CallKeys, token: str) -> tuple[str | None, float | None]:
+        """Take the lock (waiting for it up to ``lock_wait``); the record text and live stamp."""
+        deadline = time.monotonic() + self.lock_wait
+        enter_keys = keys.enter()
+        args = [token, self._lock_ms]
+        while True:
+            reply = self._enter(enter_keys, args)
+            if reply[0] == 1:
+                text, listed = reply[1], reply[2]
+                return (None if text is None else _text(text)), (None if listed is None else float(listed))
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise CallBusy(f"call {session_id}: its lock was not free within {self.lock_wait:g} s")
+            holder_ms = int(reply[1])
+            wait = remaining if holder_ms < 0 else min(remaining, holder_ms / 1000)
+            # woken by the holder's release, or at the latest when its lock expires
+            self.client.blpop([keys.wake], timeout=max(wait, 0.01))
+
+    def _finish(self, session_id: str, keys: CallKeys, token: str, write: _Write | None,
+                listed: float | None) -> bool:
+        """Carry out the write (if any) and release the lock; False when the lock was lost."""
+        if write is None:
+            return bool(self._leave(keys.leave(), [token, "release", "", 0, 0, "", self._lock_ms]))
+        return self._write(session_id, keys, token, write, listed)
+
+    def _write(self, session_id: str, keys: CallKeys, token: str, write: _Write, listed: float | None) -> bool:
+        """One round trip: the script, and the live index when the call enters, leaves or needs a refresh."""
+        now = time.time()
+        stamp = ""
+        index: list[tuple[str, Sequence[Any]]] = []
+        live = self.live_key(session_id)
+        if write.mode == "delete":
+            index.append(("zrem", (live, session_id)))
+        elif listed is None or listed - now < write.ttl:
+            until = now + 2 * write.ttl
+            stamp = repr(until)
+            index.append(("zadd", (live, {session_id: until})))
+            index.append(("zremrangebyscore", (live, "-inf", now)))
+        args = [token, write.mode, write.record, write.ttl, write.turn_limit, stamp, self._lock_ms, *write.turns]
+        if not index:
+            return bool(self._leave(keys.leave(), args))
+        pipe = self.client.pipeline(transaction=False)
+        # EVALSHA by name: redis-py refuses pipe.evalsha() on a cluster pipeline, and
+        # would ask a node for its keys (COMMAND GETKEYS, a round trip) to route it
+        options = {"target_nodes": self.client.get_node_from_key(keys.lock)} if self.cluster else {}
+        pipe.execute_command("EVALSHA", self._leave.sha, 6, *keys.leave(), *args, **options)
+        for command, command_args in index:
+            getattr(pipe, command)(*command_args)
+        results = pipe.execute(raise_on_error=False)
+        outcome = results[0]
+        for result in results[1:]:
+            if isinstance(result, Exception):
+                raise result
+        if isinstance(outcome, errors.NoScriptError):
+            outcome = self._leave(keys.leave(), args)  # loads the script again
+        elif isinstance(outcome, Exception):
+            raise outcome
+        return bool(outcome)
+
+    def _release_quietly(self, session_id: str, keys: CallKeys, token: str) -> None:
+        """Release after a failed event; if Redis is gone too, the lock expires by itself."""
+        try:
+            self._finish(session_id, keys, token, None, None)
+        except redis.RedisError as exc:
+            logger.warning("call %s: could not release its lock (%s); it expires in %g s",
+                           session_id, exc, self.lock_ttl)
+
+    def _lost_lock(self, session_id: str) -> None:
+        logger.error(
+            "call %s: handling an event took longer than the lock TTL (%s s, AIFLOW_LOCK_TIMEOUT); "
+            "its changes were dropped, because another event of this call may have run meanwhile",
+            session_id,
+            self.lock_ttl,
+        )
+
+    # -- the generic store methods ----------------------------------------------
 
     def load(self, session_id: str) -> str | None:
-        text = self.client.get(self._key("call", session_id))
+        with _unavailable(session_id):
+            text = self.client.get(self.keys(session_id).record)
         return None if text is None else _text(text)
 
-    def save(self, session_id: str, data: str, ttl: int, *, turn: Turn | None = None, turn_limit: int = 0) -> None:
-        now = time.time()
-        pipe = self.client.pipeline(transaction=True)
-        pipe.set(self._key("call", session_id), data, ex=ttl)
-        pipe.zadd(self._live_key, {session_id: now + ttl})
-        pipe.zremrangebyscore(self._live_key, "-inf", now)
-        pipe.expire(self._live_key, ttl)
-        key = self._key("transcript", session_id)
-        if turn is not None and turn_limit > 0:
-            pipe.rpush(key, json.dumps(turn, separators=(",", ":")))
-            pipe.ltrim(key, -turn_limit, -1)
-        pipe.expire(key, ttl)  # the transcript lives exactly as long as the record
-        pipe.execute()
+    def save(self, session_id: str, data: str, ttl: int, *, turns: Sequence[Turn] = (), turn_limit: int = 0) -> None:
+        with _unavailable(session_id):
+            write = _Write("save", data, ttl, _turn_texts(turns, turn_limit), turn_limit)
+            self._write(session_id, self.keys(session_id), "", write, None)
 
     def delete(self, session_id: str) -> None:
-        pipe = self.client.pipeline(transaction=True)
-        pipe.delete(self._key("call", session_id), self._key("transcript", session_id))
-        pipe.zrem(self._live_key, session_id)
-        pipe.execute()
+        with _unavailable(session_id):
+            self._write(session_id, self.keys(session_id), "", _Write("delete"), None)
 
     def transcript(self, session_id: str) -> list[Turn]:
-        texts = self.client.lrange(self._key("transcript", session_id), 0, -1)
+        with _unavailable(session_id):
+            texts = self.client.lrange(self.keys(session_id).transcript, 0, -1)
         return [json.loads(text) for text in texts]
 
-    def records(self) -> Iterator[tuple[str, CallRecord]]:
+    def live_ids(self) -> list[str]:
+        """The ids in the live-calls index (some may have just ended or expired)."""
         now = time.time()
-        ids = self.client.zrangebyscore(self._live_key, now, "+inf")
+        pipe = self.client.pipeline(transaction=False)
+        for number in range(self.LIVE_SHARDS):
+            pipe.zrangebyscore(self._shard(number), now, "+inf")
+        return [_text(sid) for ids in pipe.execute() for sid in ids]
+
+    def records(self) -> Iterator[tuple[str, CallRecord]]:
+        ids = self.live_ids()
         if not ids:
             return
-        texts = self.client.mget([self._key("call", _text(sid)) for sid in ids])
+        record_keys = [self.keys(sid).record for sid in ids]
+        texts = self.client.mget_nonatomic(record_keys) if self.cluster else self.client.mget(record_keys)
         for session_id, text in zip(ids, texts):
             if text is None:
-                continue  # ended or expired since the set was read
+                continue  # ended or expired since the index was read
             try:
                 record = CallRecord.loads(text)
             except (ValueError, KeyError, TypeError) as exc:
                 logger.error("call %s: stored state is unreadable (%s); left out of live calls", session_id, exc)
                 continue
-            yield _text(session_id), record
+            yield session_id, record
 
     def relay(self) -> RedisRelay:
         if self._relay is None:
-            self._relay = RedisRelay(self.client, self.prefix)
+            self._relay = RedisRelay(self.client, self.prefix, sharded=self.cluster)
         return self._relay
 
     def ping(self) -> bool:
@@ -179,128 +422,21 @@ class RedisStore(StateStore):
         self.client.close()
 
 
+@contextmanager
+def _unavailable(session_id: str) -> Iterator[None]:
+    """Turn "Redis cannot be reached" into :class:`StoreUnavailable`."""
+    try:
+        yield
+    except UNAVAILABLE as exc:
+        raise StoreUnavailable(f"call {session_id}: the state store cannot be reached ({exc})") from exc
+
+
+def _turn_texts(turns: Sequence[Turn], turn_limit: int) -> tuple[str, ...]:
+    """Transcript turns as the JSON texts the transcript list holds (none when it keeps none)."""
+    if turn_limit <= 0:
+        return ()
+    return tuple(json.dumps(turn, separators=(",", ":")) for turn in turns)
+
+
 def _text(value: str | bytes) -> str:
     return value.decode("utf-8") if isinstance(value, bytes) else value
-
-
-class RedisRelay(Relay):
-    """Forwards pushed actions to the process holding a call's WebSocket, over Redis pub/sub.
-
-    Each process that serves WebSockets subscribes to its own channel
-    ``{prefix}node:{node}`` (started lazily on its first connection, so after
-    gunicorn has forked). A forwarded action is published there; ``PUBLISH``
-    answers how many subscribers got it (0: the holder is gone). The holder
-    sends the action on the socket and pushes its outcome to
-    ``{prefix}ack:{message id}``, which the sender waits on with ``BLPOP``.
-    """
-
-    #: seconds an unread acknowledgement is kept
-    ACK_TTL = 30
-
-    def __init__(self, client: redis.Redis, prefix: str) -> None:
-        self.client: Any = client
-        self.prefix = prefix
-        self._lock = threading.Lock()
-        self._pid = -1
-        self._node = ""
-        self._listener: _Listener | None = None
-
-    @property
-    def node(self) -> str:
-        self._check_fork()
-        return self._node
-
-    def _check_fork(self) -> None:
-        """A forked process (a gunicorn worker) gets its own node id and listener."""
-        pid = os.getpid()
-        if pid != self._pid:
-            with self._lock:
-                if pid != self._pid:
-                    self._node = f"{socket.gethostname()}:{pid}:{uuid.uuid4().hex[:8]}"
-                    self._listener = None
-                    self._pid = pid
-
-    def start(self, deliver: Deliver) -> None:
-        self._check_fork()
-        if self._listener is not None and self._listener.is_alive():
-            return
-        with self._lock:
-            if self._listener is None or not self._listener.is_alive():
-                listener = _Listener(self, deliver)
-                listener.subscribe()
-                listener.start()
-                self._listener = listener
-
-    def channel(self, node: str) -> str:
-        return f"{self.prefix}node:{node}"
-
-    def forward(self, node: str, session_id: str, text: str, timeout: float) -> str:
-        message_id = uuid.uuid4().hex
-        ack_key = f"{self.prefix}ack:{message_id}"
-        message = json.dumps({"id": message_id, "session_id": session_id, "action": text})
-        if not self.client.publish(self.channel(node), message):
-            return NO_NODE
-        reply = self.client.blpop([ack_key], timeout=timeout)
-        if reply is None:
-            return TIMED_OUT
-        return _text(reply[1])
-
-    def acknowledge(self, message_id: str, outcome: str) -> None:
-        key = f"{self.prefix}ack:{message_id}"
-        pipe = self.client.pipeline(transaction=False)
-        pipe.rpush(key, outcome)
-        pipe.expire(key, self.ACK_TTL)
-        pipe.execute()
-
-    def close(self) -> None:
-        listener = self._listener
-        if listener is not None:
-            listener.stop()
-            self._listener = None
-
-
-class _Listener(threading.Thread):
-    """The subscriber thread of one process: delivers forwarded actions to local sockets."""
-
-    def __init__(self, relay: RedisRelay, deliver: Deliver) -> None:
-        super().__init__(name="aiflow-relay", daemon=True)
-        self.relay = relay
-        self.deliver = deliver
-        self.channel = relay.channel(relay.node)
-        self.pubsub = relay.client.pubsub()
-        self._stopped = threading.Event()
-
-    def subscribe(self, timeout: float = 5.0) -> None:
-        """Subscribe and wait for Redis to confirm, so publishes from now on reach us."""
-        self.pubsub.subscribe(self.channel)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            message = self.pubsub.get_message(timeout=deadline - time.monotonic())
-            if message is not None and message["type"] == "subscribe":
-                return
-        raise TimeoutError(f"Redis did not confirm the subscription to {self.channel} in {timeout} s")
-
-    def stop(self) -> None:
-        self._stopped.set()
-
-    def run(self) -> None:
-        while not self._stopped.is_set():
-            try:
-                message = self.pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
-                if message is not None and message["type"] == "message":
-                    self._handle(message["data"])
-            except redis.RedisError as exc:
-                # redis-py reconnects and re-subscribes on the next call
-                logger.warning("aiflow relay: Redis error on %s: %s; retrying", self.channel, exc)
-                self._stopped.wait(0.5)
-            except Exception:  # noqa: BLE001 - the listener must outlive one bad message
-                logger.exception("aiflow relay: failed to handle a forwarded action")
-        try:
-            self.pubsub.close()
-        except redis.RedisError:
-            pass
-
-    def _handle(self, data: str | bytes) -> None:
-        message = json.loads(data)
-        outcome = self.deliver(message["session_id"], message["action"])
-        self.relay.acknowledge(message["id"], outcome)

@@ -15,7 +15,7 @@ events of the same call (an ``assistant_speak`` racing a barge-in
 Besides the record, a store keeps each call's bounded transcript (appended in
 the same write as the record, read only when a skill asks for it) and can
 list the live calls. Which store an app uses is configuration
-(``AIFLOW_STATE_STORE``: ``"memory"`` or a ``redis://`` URL, see
+(``AIFLOW_STATE_STORE``: ``"memory"``, a ``redis://`` or a ``redis+cluster://`` URL, see
 :func:`store_from_config`).
 """
 
@@ -26,7 +26,7 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -44,6 +44,13 @@ class CallBusy(RuntimeError):
     """A call's lock could not be had in time: another event of it is still being handled."""
 
 
+class StoreUnavailable(RuntimeError):
+    """The state store cannot be reached right now (a networked store that is down or failing over).
+
+    The event is answered 503 with ``Retry-After``; the store reconnects by itself.
+    """
+
+
 @dataclass(slots=True)
 class CallRecord:
     """Everything kept about one call between two of its events."""
@@ -56,6 +63,8 @@ class CallRecord:
     meta: dict[str, Any] = field(default_factory=dict)
     #: follow-ups of the last winner: {"skill", "priority", "actions": [wire dicts]}.
     pending: dict[str, Any] | None = None
+    #: slow work in flight and its answers (see :mod:`flask_aiflow.calls.deferred`).
+    deferred: dict[str, Any] | None = None
 
     def dumps(self) -> str:
         return json.dumps(
@@ -65,6 +74,7 @@ class CallRecord:
                 "floor": self.floor,
                 "meta": self.meta,
                 "pending": self.pending,
+                "deferred": self.deferred,
             },
             separators=(",", ":"),
         )
@@ -72,21 +82,27 @@ class CallRecord:
     def copy(self) -> CallRecord:
         """A copy whose dicts can be changed without touching this one.
 
-        Skill states are immutable strings and ``pending`` is only ever
-        replaced, never changed in place, so one level of copying suffices.
+        Skill states are immutable strings and ``pending`` and ``deferred``
+        are only ever replaced, never changed in place, so one level of
+        copying suffices.
         """
         return CallRecord(
             skills=dict(self.skills),
             floor=dict(self.floor) if self.floor is not None else None,
             meta=dict(self.meta),
             pending=self.pending,
+            deferred=self.deferred,
         )
 
     @classmethod
     def loads(cls, text: str | bytes) -> CallRecord:
         data = json.loads(text)
         return cls(
-            skills=data["skills"], floor=data["floor"], meta=data["meta"], pending=data.get("pending")
+            skills=data["skills"],
+            floor=data["floor"],
+            meta=data["meta"],
+            pending=data.get("pending"),
+            deferred=data.get("deferred"),
         )
 
 
@@ -112,9 +128,9 @@ class CallTransaction:
         """
         return self.store.load_record(self.session_id)
 
-    def save(self, record: CallRecord, ttl: int, *, turn: Turn | None = None, turn_limit: int = 0) -> None:
-        """Keep the record (and append a transcript turn) for ``ttl`` seconds."""
-        self.store.save_record(self.session_id, record, ttl, turn=turn, turn_limit=turn_limit)
+    def save(self, record: CallRecord, ttl: int, *, turns: Sequence[Turn] = (), turn_limit: int = 0) -> None:
+        """Keep the record (and append transcript turns) for ``ttl`` seconds."""
+        self.store.save_record(self.session_id, record, ttl, turns=turns, turn_limit=turn_limit)
 
     def delete(self) -> None:
         """Forget the call: its ``session_end`` arrived."""
@@ -147,10 +163,10 @@ class StateStore(ABC):
         """The stored record text, or None for an unknown or expired call."""
 
     @abstractmethod
-    def save(self, session_id: str, data: str, ttl: int, *, turn: Turn | None = None, turn_limit: int = 0) -> None:
+    def save(self, session_id: str, data: str, ttl: int, *, turns: Sequence[Turn] = (), turn_limit: int = 0) -> None:
         """Store a call's record text for ``ttl`` seconds.
 
-        :param turn: a transcript turn (a JSON-safe dict, never changed
+        :param turns: transcript turns (JSON-safe dicts, never changed
             afterwards) to append in the same write; the call's transcript
             then keeps its last ``turn_limit`` turns and expires with the
             record.
@@ -196,10 +212,10 @@ class StateStore(ABC):
             raise ValueError(f"malformed call record: {exc!r}") from None
 
     def save_record(
-        self, session_id: str, record: CallRecord, ttl: int, *, turn: Turn | None = None, turn_limit: int = 0
+        self, session_id: str, record: CallRecord, ttl: int, *, turns: Sequence[Turn] = (), turn_limit: int = 0
     ) -> None:
-        """Store a call's record (and a transcript turn, as :meth:`save`); stores that keep objects may override this."""
-        self.save(session_id, record.dumps(), ttl, turn=turn, turn_limit=turn_limit)
+        """Store a call's record (and transcript turns, as :meth:`save`); stores that keep objects may override this."""
+        self.save(session_id, record.dumps(), ttl, turns=turns, turn_limit=turn_limit)
 
     def ping(self) -> bool:
         """True when the store can be reached (for the health route)."""
@@ -257,23 +273,23 @@ class MemoryStore(StateStore):
         record = self._get(session_id)
         return None if record is None else record.dumps()
 
-    def save(self, session_id: str, data: str, ttl: int, *, turn: Turn | None = None, turn_limit: int = 0) -> None:
-        self.save_record(session_id, CallRecord.loads(data), ttl, turn=turn, turn_limit=turn_limit)
+    def save(self, session_id: str, data: str, ttl: int, *, turns: Sequence[Turn] = (), turn_limit: int = 0) -> None:
+        self.save_record(session_id, CallRecord.loads(data), ttl, turns=turns, turn_limit=turn_limit)
 
     def load_record(self, session_id: str) -> CallRecord | None:
         record = self._get(session_id)
         return None if record is None else record.copy()
 
     def save_record(
-        self, session_id: str, record: CallRecord, ttl: int, *, turn: Turn | None = None, turn_limit: int = 0
+        self, session_id: str, record: CallRecord, ttl: int, *, turns: Sequence[Turn] = (), turn_limit: int = 0
     ) -> None:
         entry = self._records.get(session_id)
-        turns = entry[2] if entry is not None else None
-        if turn is not None and turn_limit > 0:
-            if turns is None or turns.maxlen != turn_limit:
-                turns = deque(turns or (), maxlen=turn_limit)
-            turns.append(turn)
-        self._records[session_id] = (record, self._clock() + ttl, turns)
+        kept = entry[2] if entry is not None else None
+        if turns and turn_limit > 0:
+            if kept is None or kept.maxlen != turn_limit:
+                kept = deque(kept or (), maxlen=turn_limit)
+            kept.extend(turns)
+        self._records[session_id] = (record, self._clock() + ttl, kept)
         self._saves += 1
         if self._saves % self.SWEEP_EVERY == 0:
             self.sweep()
@@ -318,7 +334,7 @@ def store_from_config(url: str, *, prefix: str, lock_ttl: float, lock_wait: floa
 
     if url == "memory":
         return MemoryStore()
-    if url.startswith(("redis://", "rediss://", "unix://")):
+    if url.startswith(("redis://", "rediss://", "unix://", "redis+cluster://", "rediss+cluster://")):
         try:
             from flask_aiflow.calls.redis_store import RedisStore
         except ImportError as exc:
@@ -328,5 +344,6 @@ def store_from_config(url: str, *, prefix: str, lock_ttl: float, lock_wait: floa
             ) from None
         return RedisStore.from_url(url, prefix=prefix, lock_ttl=lock_ttl, lock_wait=lock_wait)
     raise ConfigurationError(
-        f"AIFLOW_STATE_STORE must be 'memory' or a redis://, rediss:// or unix:// URL, got {url!r}"
+        "AIFLOW_STATE_STORE must be 'memory' or a redis://, rediss://, unix:// or redis+cluster:// URL, "
+        f"got {url!r}"
     )

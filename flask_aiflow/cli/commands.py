@@ -21,6 +21,7 @@ from flask_aiflow.decision import Decision
 from flask_aiflow.extension import get_state
 from flask_aiflow.cli.schema import all_schemas, schema_for, schema_names
 from flask_aiflow.cli.scaffold import create_skill_package
+from flask_aiflow.cli.skillinfo import declared_priority, enable_hint, find_declaration, installed_plugin
 from flask_aiflow.testing.errors import ProtocolViolation, SimulationError, TransportError
 from flask_aiflow.testing.rules import spoken_text
 from flask_aiflow.testing.simulator import DEFAULT_FROM, DEFAULT_TO, CallSimulator
@@ -44,25 +45,44 @@ def _app() -> Flask:
 @aiflow_cli.command("skills")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def skills_command(as_json: bool) -> None:
-    """List every skill: name, package, version, hooks, priority, status."""
-    registry = get_state(_app()).registry
-    skills = registry.skills()
+    """List every skill: name, package, version, hooks, priority, status.
+
+    A skill the configuration keeps off is imported here (never by the app)
+    to show the priority it declares; how to enable it is printed below.
+    """
+    state = get_state(_app())
+    settings = state.settings
+    entries = []
+    for info in state.registry.skills():
+        entry = info.to_dict()
+        declared = declared_priority(info)
+        entry["declared_priority"] = declared
+        entry["priority"] = None if declared is None else settings.skill_priorities.get(info.name, declared)
+        entries.append(entry)
     if as_json:
-        click.echo(json.dumps([info.to_dict() for info in skills], indent=2))
+        click.echo(json.dumps(entries, indent=2))
         return
-    if not skills:
+    if not entries:
         click.echo("No skills are installed or registered.")
         return
     rows = [("NAME", "PACKAGE", "VERSION", "HOOKS", "PRIORITY", "STATUS")]
-    for info in skills:
-        priority = str(info.priority)
-        if info.priority != info.declared_priority:
-            priority += f" (declared {info.declared_priority})"
-        hooks = ", ".join(hook.removeprefix("aiflow_") for hook in info.hooks) or "-"
-        rows.append((info.name, info.package or "(registered)", info.version or "-", hooks, priority, info.status))
+    for entry in entries:
+        priority = "-" if entry["priority"] is None else str(entry["priority"])
+        if entry["priority"] != entry["declared_priority"]:
+            priority += f" (declared {entry['declared_priority']})"
+        hooks = ", ".join(hook.removeprefix("aiflow_") for hook in entry["hooks"]) or "-"
+        rows.append(
+            (entry["name"], entry["package"] or "(registered)", entry["version"] or "-", hooks, priority, entry["status"])
+        )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+    hints = [hint for info in state.registry.skills() if (hint := enable_hint(info, settings.skills)) is not None]
+    if hints:
+        click.echo("")
+        click.echo("To enable a skill that is off:")
+        for hint in hints:
+            click.echo(f"  {hint}")
 
 
 # -- check ------------------------------------------------------------------------------
@@ -101,8 +121,12 @@ def check_command(ctx: click.Context, strict: bool) -> None:
 
 @aiflow_cli.command("schema", with_appcontext=False)
 @click.option("--type", "type_name", metavar="NAME", help="Only the schema of this event or action type.")
-def schema_command(type_name: str | None) -> None:
-    """Print JSON Schemas of the events and actions."""
+@click.option("--skill", "skill_name", metavar="NAME", help="The schema of this installed skill's configuration.")
+def schema_command(type_name: str | None, skill_name: str | None) -> None:
+    """Print JSON Schemas of the events and actions (or of a skill's configuration)."""
+    if skill_name is not None:
+        click.echo(json.dumps(_skill_schema(skill_name), indent=2))
+        return
     if type_name is None:
         click.echo(json.dumps(all_schemas(), indent=2))
         return
@@ -116,6 +140,18 @@ def schema_command(type_name: str | None) -> None:
             param_hint="--type",
         ) from None
     click.echo(json.dumps(schema, indent=2))
+
+
+def _skill_schema(name: str) -> dict[str, Any]:
+    try:
+        declaration = find_declaration(installed_plugin(name))
+    except LookupError as exc:
+        raise click.BadParameter(str(exc), param_hint="--skill") from None
+    if declaration is None or declaration.config_key is None:
+        raise click.BadParameter(
+            f"skill {name!r} declares no configuration model (flask_aiflow.skills.declare.Skill)", param_hint="--skill"
+        )
+    return declaration.schema()
 
 
 # -- new-skill --------------------------------------------------------------------------
@@ -215,15 +251,14 @@ def _show(turn: Turn, decisions: bool) -> None:
     if turn.dropped:
         click.echo(click.style(f"  (not heard: {turn.dropped})", dim=True))
     for exchange in turn.exchanges:
-        action = exchange.action
-        if action is not None:
-            if action.type == "speak":
-                line = spoken_text(action)  # type: ignore[arg-type]
+        for sent in exchange.actions:  # over a WebSocket: pushes made meanwhile, then the answer
+            if sent.type == "speak":
+                line = spoken_text(sent)  # type: ignore[arg-type]
             else:
-                line = f"[{describe_action(action)}]"
+                line = f"[{describe_action(sent)}]"
             click.echo(click.style("assistant: ", fg="cyan", bold=True) + line)
         decision = exchange.decision
-        if decisions and decision is not None and (action is not None or decision.failures or decision.candidates):
+        if decisions and decision is not None and (exchange.actions or decision.failures or decision.candidates):
             click.echo(click.style(f"  {_decision_line(exchange.event['type'], decision)}", dim=True))
             for failure in decision.failures:
                 click.echo(click.style(f"  ! {failure.skill} {failure.kind}: {failure.message}", fg="red"))

@@ -1,12 +1,13 @@
 """JSON Schemas (draft 2020-12) of the AI Flow events and actions, for ``flask aiflow schema``.
 
-A view over :mod:`flask_aiflow.protocol.openapi`, which builds the schemas once for
-this command and for the OpenAPI description of the webhook, from the same
-constants :mod:`flask_aiflow.protocol.events` and :mod:`flask_aiflow.protocol.actions` enforce
-(ranges, enums, the E.164 pattern, ``text`` XOR ``ssml``); the test suite
-checks that schemas and validators agree. What a schema cannot express is
-said in the ``description``: an ``audio`` clip must also *be* a 16 kHz mono
-16-bit PCM WAV file, which only :class:`~flask_aiflow.Audio` checks.
+A view over :mod:`flask_aiflow.protocol.openapi`, which generates the schemas
+with msgspec from the structs of :mod:`flask_aiflow.protocol.events` and
+:mod:`flask_aiflow.protocol.actions` (types, ranges, enums, the E.164 pattern)
+and adds what an annotation cannot say (``text`` xor ``ssml``, ``text`` or
+``transcript``); the test suite checks that schemas and validators agree.
+What a schema cannot express is said in the ``description``: an ``audio``
+clip must also *be* a 16 kHz mono 16-bit PCM WAV file, which only
+:class:`~flask_aiflow.Audio` checks.
 
 Events are what the service sends (extra fields are tolerated); actions are
 what the app sends back (no unknown fields; flask-aiflow always sets
@@ -17,7 +18,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_aiflow.protocol.openapi import E164_PATTERN, JSON_SCHEMA_DIALECT, action_schemas, event_schemas, shared_schemas
+from flask_aiflow.protocol.openapi import (
+    E164_PATTERN,
+    JSON_SCHEMA_DIALECT,
+    action_schemas,
+    event_schemas,
+    shared_schemas,
+)
 
 DIALECT = JSON_SCHEMA_DIALECT
 

@@ -1,36 +1,58 @@
-"""Typed AI Flow actions: what a skill answers an event with.
+"""Typed AI Flow actions: what a skill answers an event with, declared once as msgspec structs.
 
-Every action validates itself on construction (``__post_init__``), so an
+Every action validates itself when it is built (``__post_init__``), so an
 action that exists is one the service accepts; mistakes surface in the
 skill that made them, as :class:`InvalidActionError` naming the field,
-instead of as a silent failure on the phone. Skill authors mostly use the
-builders (:func:`speak`, :func:`audio`, :func:`hangup`, :func:`transfer`,
-:func:`barge_in`); :func:`action_from_dict` validates the plain dicts of the
-reference's examples.
+instead of as a silent failure on the phone. The constraints are the
+annotations of the fields (:class:`msgspec.Meta`): msgspec checks a value
+against them, :mod:`flask_aiflow.protocol.openapi` turns them into JSON
+Schema, and :mod:`flask_aiflow.protocol.messages` words the errors from them.
+Rules across fields (``text`` xor ``ssml``, the audio clip's format) live in
+the ``__post_init__`` of their struct, once.
 
-Actions are built without a ``session_id``; the dispatcher binds the call's
-with :meth:`Action.with_session`.
+What is accepted follows the reference's TypeScript types: ``allow_after_ms``
+and ``minimum_characters`` with any barge-in strategy, ``3.0`` where an
+integer is declared; the hard rules stay (ranges, required fields, text xor
+ssml, the audio format, E.164 phone numbers).
+
+Skill authors mostly use the builders (:func:`speak`, :func:`audio`,
+:func:`hangup`, :func:`transfer`, :func:`barge_in`); :func:`action_from_dict`
+validates the plain dicts of the reference's examples. Actions are built
+without a ``session_id``; :func:`encode_action` writes the call's when the
+answer is sent.
 """
-
-from __future__ import annotations
 
 import base64
 import binascii
+import difflib
+import functools
 import math
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import MISSING, dataclass, fields
-from functools import lru_cache
 from types import MappingProxyType
-from typing import Any, ClassVar, TypeVar
+from typing import Annotated, Any, ClassVar, Literal, TypeAlias
 
-from flask_aiflow.protocol.events import _describe, _quote
-from flask_aiflow.protocol.wav import FFMPEG_HINT, REQUIRED, NotWavError, WavInfo, inspect_wav, inspect_wav_reader
+import msgspec
+from msgspec import Meta, Struct
+from msgspec.structs import force_setattr
+
+from flask_aiflow.protocol import messages
+from flask_aiflow.protocol.messages import describe as _describe
+from flask_aiflow.protocol.messages import quote as _quote
+from flask_aiflow.protocol.wav import (
+    FFMPEG_HINT,
+    REQUIRED,
+    NotWavError,
+    WavInfo,
+    inspect_wav,
+    inspect_wav_reader,
+)
 
 __all__ = [
     "ACTION_TYPES",
     "TTS",
     "Action",
+    "AnyAction",
     "Audio",
     "AzureTTS",
     "BargeIn",
@@ -44,13 +66,12 @@ __all__ = [
     "audio",
     "barge_in",
     "barge_in_from_dict",
+    "encode_action",
     "hangup",
     "speak",
     "transfer",
     "tts_from_dict",
 ]
-
-_A = TypeVar("_A", bound="Action")
 
 
 class InvalidActionError(ValueError):
@@ -66,47 +87,150 @@ class InvalidActionError(ValueError):
         super().__init__(reason if field is None else f"{field}: {reason}")
 
 
-# -- small checks -------------------------------------------------------------
+# -- the rules of single fields -------------------------------------------------
+
+#: Characters Python's ``str.isspace`` counts as whitespace, spelt out because
+#: regex dialects disagree on what ``\s`` covers (the pattern is also JSON Schema's).
+_WHITESPACE = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
+    "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+#: Some character that is not whitespace (a search, not a full match).
+NOT_BLANK_PATTERN = "[^" + "".join(f"\\u{ord(char):04x}" for char in _WHITESPACE) + "]"
+
+#: Digits an E.164 number has after the "+" (inclusive).
+E164_DIGITS = (2, 15)
+# "(?!\n)$" ends the string in every regex dialect: Python's "$" alone also
+# matches before a final line break, ECMA-262's does not.
+E164_PATTERN = rf"^\+[1-9][0-9]{{{E164_DIGITS[0] - 1},{E164_DIGITS[1] - 1}}}(?!\n)$"
+BASE64_PATTERN = (
+    r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=|[A-Za-z0-9+/]{4})(?!\n)$"
+)
+
+BARGE_IN_STRATEGIES = ("none", "manual", "minimum_characters")
+#: Inclusive ranges of the barge-in options.
+MINIMUM_CHARACTERS_RANGE = (1, 100)
+ALLOW_AFTER_MS_RANGE = (0, 10000)
+
+SessionId = Annotated[str, Meta(min_length=1, extra={"expected": "a non-empty string"})]
+NotBlank = Annotated[str, Meta(min_length=1, pattern=NOT_BLANK_PATTERN, extra={"pattern_means": "more than whitespace"})]
+E164 = Annotated[
+    str,
+    Meta(
+        pattern=E164_PATTERN,
+        description="E.164, e.g. +4921155555555.",
+        extra={"expected": "a phone number in E.164 format like +4921155555555 ('+', country code, number; digits only)"},
+    ),
+]
+Strategy = Annotated[
+    Literal["none", "manual", "minimum_characters"],
+    Meta(extra={"expected": '"none", "manual" or "minimum_characters"'}),  # msgspec sorts the values; this is the reference's order
+]
+MinimumCharacters = Annotated[
+    int, Meta(ge=MINIMUM_CHARACTERS_RANGE[0], le=MINIMUM_CHARACTERS_RANGE[1], description="Default 3.")
+]
+AllowAfterMs = Annotated[
+    int, Meta(ge=ALLOW_AFTER_MS_RANGE[0], le=ALLOW_AFTER_MS_RANGE[1], description="Protection period; default 0.")
+]
+TimeoutSeconds = Annotated[
+    float,
+    Meta(
+        gt=0,
+        description="Send user_input_timeout when the caller stays silent this long after the speech.",
+        extra={"expected": "a positive number of seconds"},
+    ),
+]
+Base64Wav = Annotated[
+    str,
+    Meta(
+        description="Standard base64 (no line breaks) of a 16 kHz mono 16-bit PCM WAV file.",
+        extra_json_schema={"pattern": BASE64_PATTERN, "contentEncoding": "base64", "contentMediaType": "audio/wav"},
+        extra={"expected": "a base64 string"},
+    ),
+]
 
 
-def _check_str(value: Any, field: str, *, optional: bool = False) -> None:
-    """A string with more than whitespace in it (or None when ``optional``)."""
-    if value is None and optional:
-        return
-    if not isinstance(value, str):
-        raise InvalidActionError(field, f"expected a string, got {_describe(value)}")
-    if not value:
-        raise InvalidActionError(field, f"expected a non-empty string, got {_describe(value)}")
-    if value.isspace():
-        raise InvalidActionError(field, f"expected more than whitespace, got {_describe(value)}")
+def _check_fields(struct: Struct, prefix: str = "") -> None:
+    """Check every field of ``struct`` against its declaration; nested structs are checked when built.
+
+    msgspec validates only what it decodes, so a struct built in Python is
+    checked here, by msgspec, against the same annotations: its values go
+    through a twin struct that has the fields but not the ``__post_init__``.
+    A float without a fraction stands for an integer where one is declared
+    (``3.0``), as in the reference's TypeScript types; it is stored as the int.
+    """
+    twin, nested = _rules(type(struct))
+    for name, classes in nested:
+        value = getattr(struct, name)
+        if value is not None and not isinstance(value, classes):
+            raise InvalidActionError(prefix + name, f"expected {_struct_names(classes)}, got {_describe(value)}")
+    # None is left out: optional fields take it as their default, required ones report it.
+    values = {name: value for name in twin.__struct_fields__ if (value := getattr(struct, name)) is not None}
+    while True:
+        try:
+            msgspec.convert(values, twin)
+            break
+        except msgspec.ValidationError as exc:
+            failure, path = messages.split_location(str(exc))
+            name = failure.split("`")[1] if failure.startswith("Object missing") else str(path[0])
+            value = values.get(name)
+            if isinstance(value, float) and value.is_integer():
+                values[name] = int(value)
+                force_setattr(struct, name, int(value))
+                continue  # accepted if the int is; else the next round names it
+            raise _field_error(prefix + name, _declared(twin, name), failure, value) from None
+    for name, value in values.items():
+        if isinstance(value, float) and not math.isfinite(value):  # only Python code can pass these
+            raise _field_error(prefix + name, _declared(twin, name), "", value)
 
 
-def _check_int_range(value: Any, field: str, low: int, high: int) -> None:
-    """An integer within ``low..high`` inclusive; booleans do not count as integers."""
-    if type(value) is bool or not isinstance(value, int) or not low <= value <= high:
-        raise InvalidActionError(field, f"expected an integer from {low} to {high}, got {_describe(value)}")
+def _field_error(field: str, declared: Any, failure: str, value: Any) -> InvalidActionError:
+    words = messages.expected(messages.type_info(declared), failure)
+    return InvalidActionError(field, f"expected {words}, got {_describe(value)}")
 
 
-def _check_session_id(value: Any) -> None:
-    if value is not None and (not isinstance(value, str) or not value):
-        raise InvalidActionError("session_id", f"expected a non-empty string, got {_describe(value)}")
+def _struct_names(classes: tuple[type, ...]) -> str:
+    if len(classes) == 1:
+        return f"a {classes[0].__name__} (or a dict given to a builder)"
+    return " or ".join(cls.__name__ for cls in classes) + " (or a dict given to a builder)"
 
 
-def _unknown_key(key: Any, allowed: tuple[str, ...], what: str, prefix: str = "") -> InvalidActionError:
-    """The error for a key an object may not have, suggesting the likely intended one."""
-    import difflib  # only on this error path
+def _declared(twin: type[Struct], name: str) -> Any:
+    return next(field.type for field in msgspec.structs.fields(twin) if field.name == name)
 
-    if not isinstance(key, str):
-        return InvalidActionError(prefix.rstrip(".") or None, f"keys must be strings, got {_describe(key)}")
-    close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
-    hint = f" (did you mean {close[0]!r}?)" if close else f" (allowed: {', '.join(allowed)})"
-    return InvalidActionError(prefix + key, f"unknown key for {what}{hint}")
+
+@functools.cache
+def _rules(cls: type[Struct]) -> tuple[type[Struct], tuple[tuple[str, tuple[type, ...]], ...]]:
+    """The twin struct that checks the plain fields of ``cls``, and its fields that hold structs.
+
+    msgspec remembers what it learnt about a struct type, so checking values
+    through the twin is one cached conversion, not one per field.
+    """
+    plain: list[tuple[str, Any] | tuple[str, Any, None]] = []
+    nested: list[tuple[str, tuple[type, ...]]] = []
+    for field in msgspec.structs.fields(cls):
+        info = messages.type_info(field.type)
+        members = info.types if isinstance(info, msgspec.inspect.UnionType) else (info,)
+        classes = tuple(member.cls for member in members if isinstance(member, msgspec.inspect.StructType))
+        if classes:
+            nested.append((field.name, classes))
+        elif any(isinstance(member, msgspec.inspect.NoneType) for member in members):
+            plain.append((field.name, field.type, None))
+        else:
+            plain.append((field.name, field.type))
+    return msgspec.defstruct(f"{cls.__name__}Fields", plain, kw_only=True), tuple(nested)
 
 
 def _check_keys(data: Mapping[str, Any], allowed: tuple[str, ...], what: str, prefix: str = "") -> None:
+    """Refuse keys a wire object may not have, suggesting the likely intended one (a typo would be dropped silently)."""
     for key in data:
-        if key not in allowed:
-            raise _unknown_key(key, allowed, what, prefix)
+        if key in allowed:
+            continue
+        if not isinstance(key, str):
+            raise InvalidActionError(prefix.rstrip(".") or None, f"keys must be strings, got {_describe(key)}")
+        close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+        hint = f" (did you mean {close[0]!r}?)" if close else f" (allowed: {', '.join(allowed)})"
+        raise InvalidActionError(prefix + key, f"unknown key for {what}{hint}")
 
 
 def _expect_object(data: Any, field: str | None) -> Mapping[str, Any]:
@@ -115,67 +239,50 @@ def _expect_object(data: Any, field: str | None) -> Mapping[str, Any]:
     return data
 
 
+def _check_e164(value: Any, field: str) -> None:
+    """``+``, a country code not starting with 0, 2 to 15 digits in all."""
+    try:
+        msgspec.convert(value, E164)
+    except msgspec.ValidationError:
+        raise _field_error(field, E164, "", value) from None
+
+
 # -- TTS ----------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class TTS:
-    """Base of the text-to-speech provider settings of a speak action."""
-
-    provider: ClassVar[str]
+class _TTSBase(Struct, frozen=True, omit_defaults=True, tag_field="provider"):
+    """What both providers share: the wire form, tagged by ``provider``."""
 
     def __post_init__(self) -> None:
-        if type(self) is TTS:
-            raise TypeError("TTS is abstract; use AzureTTS or ElevenLabsTTS")
+        _check_fields(self, "tts.")
 
     def to_dict(self) -> dict[str, Any]:
         """The wire form: ``provider`` first, unset fields omitted."""
-        raise NotImplementedError
+        wire: dict[str, Any] = msgspec.to_builtins(self)
+        return wire
 
 
-@dataclass(frozen=True, slots=True)
-class AzureTTS(TTS):
+class AzureTTS(_TTSBase, tag="azure", frozen=True):
     """Azure Cognitive Services voice, e.g. ``AzureTTS("de-DE", "de-DE-KatjaNeural")``."""
 
     provider: ClassVar[str] = "azure"
 
-    language: str | None = None
-    voice: str | None = None
-
-    def __post_init__(self) -> None:
-        _check_str(self.language, "tts.language", optional=True)
-        _check_str(self.voice, "tts.voice", optional=True)
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"provider": "azure"}
-        if self.language is not None:
-            out["language"] = self.language
-        if self.voice is not None:
-            out["voice"] = self.voice
-        return out
+    language: NotBlank | None = None
+    voice: NotBlank | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class ElevenLabsTTS(TTS):
+class ElevenLabsTTS(_TTSBase, tag="eleven_labs", frozen=True):
     """ElevenLabs voice by ID; without one the service uses the first available voice."""
 
     provider: ClassVar[str] = "eleven_labs"
 
-    voice: str | None = None
-
-    def __post_init__(self) -> None:
-        _check_str(self.voice, "tts.voice", optional=True)
-
-    def to_dict(self) -> dict[str, Any]:
-        if self.voice is None:
-            return {"provider": "eleven_labs"}
-        return {"provider": "eleven_labs", "voice": self.voice}
+    voice: NotBlank | None = None
 
 
-_TTS_KEYS: dict[str, tuple[str, ...]] = {
-    "azure": ("provider", "language", "voice"),
-    "eleven_labs": ("provider", "voice"),
-}
+#: The text-to-speech settings of a speak action: one of the two providers.
+TTS: TypeAlias = AzureTTS | ElevenLabsTTS
+
+_TTS_CLASSES: dict[str, type[AzureTTS] | type[ElevenLabsTTS]] = {"azure": AzureTTS, "eleven_labs": ElevenLabsTTS}
 
 
 def tts_from_dict(data: Mapping[str, Any]) -> TTS:
@@ -184,84 +291,57 @@ def tts_from_dict(data: Mapping[str, Any]) -> TTS:
     provider = data.get("provider")
     if provider is None:
         raise InvalidActionError("tts.provider", 'missing; expected "azure" or "eleven_labs"')
-    if not isinstance(provider, str) or provider not in _TTS_KEYS:
+    cls = _TTS_CLASSES.get(provider) if isinstance(provider, str) else None
+    if cls is None:
         raise InvalidActionError("tts.provider", f'expected "azure" or "eleven_labs", got {_describe(provider)}')
-    if provider == "eleven_labs" and "language" in data:
-        raise InvalidActionError(
-            "tts.language", "not supported by eleven_labs (the voice ID determines the language)"
-        )
-    _check_keys(data, _TTS_KEYS[provider], f"tts provider {provider}", "tts.")
-    if provider == "azure":
-        return AzureTTS(language=data.get("language"), voice=data.get("voice"))
-    return ElevenLabsTTS(voice=data.get("voice"))
+    if cls is ElevenLabsTTS and "language" in data:
+        raise InvalidActionError("tts.language", "not supported by eleven_labs (the voice ID determines the language)")
+    _check_keys(data, ("provider", *cls.__struct_fields__), f"tts provider {provider}", "tts.")
+    return cls(**{key: value for key, value in data.items() if key != "provider" and value is not None})
 
 
 # -- barge-in -----------------------------------------------------------------
 
-BARGE_IN_STRATEGIES = ("none", "manual", "minimum_characters")
-#: Inclusive ranges of the barge-in options (also used by :mod:`flask_aiflow.protocol.openapi`).
-MINIMUM_CHARACTERS_RANGE = (1, 100)
-ALLOW_AFTER_MS_RANGE = (0, 10000)
+
+def _service_default_strategy() -> Literal["minimum_characters"]:
+    return "minimum_characters"
 
 
-@dataclass(frozen=True, slots=True)
-class BargeInConfig:
+class BargeInConfig(Struct, frozen=True, omit_defaults=True):
     """How the caller may interrupt a speak or audio action.
 
-    ``minimum_characters`` (1..100) only applies to the ``minimum_characters``
-    strategy; ``allow_after_ms`` (0..10000) to every strategy but ``none``.
-    Unset values take the service's defaults (3 characters, 0 ms).
+    ``minimum_characters`` (1..100) and ``allow_after_ms`` (0..10000) are
+    accepted with every strategy, as the reference's TypeScript type does;
+    the service applies them where they mean something. Unset values take
+    the service's defaults (3 characters, 0 ms).
     """
 
-    strategy: str = "minimum_characters"
-    minimum_characters: int | None = None
-    allow_after_ms: int | None = None
+    # A default factory, not a plain default, so that the strategy is always
+    # written: the service requires it in every barge_in object.
+    strategy: Strategy = msgspec.field(default_factory=_service_default_strategy)
+    minimum_characters: MinimumCharacters | None = None
+    allow_after_ms: AllowAfterMs | None = None
 
     def __post_init__(self) -> None:
-        if not isinstance(self.strategy, str) or self.strategy not in BARGE_IN_STRATEGIES:
-            raise InvalidActionError(
-                "barge_in.strategy",
-                f'expected "none", "manual" or "minimum_characters", got {_describe(self.strategy)}',
-            )
-        if self.minimum_characters is not None:
-            if self.strategy != "minimum_characters":
-                raise InvalidActionError(
-                    "barge_in.minimum_characters",
-                    f'only allowed with strategy "minimum_characters", not "{self.strategy}"',
-                )
-            _check_int_range(self.minimum_characters, "barge_in.minimum_characters", *MINIMUM_CHARACTERS_RANGE)
-        if self.allow_after_ms is not None:
-            if self.strategy == "none":
-                raise InvalidActionError(
-                    "barge_in.allow_after_ms", 'not allowed with strategy "none" (nothing may interrupt)'
-                )
-            _check_int_range(self.allow_after_ms, "barge_in.allow_after_ms", *ALLOW_AFTER_MS_RANGE)
+        _check_fields(self, "barge_in.")
 
     def to_dict(self) -> dict[str, Any]:
         """The wire form, unset options omitted."""
-        out: dict[str, Any] = {"strategy": self.strategy}
-        if self.minimum_characters is not None:
-            out["minimum_characters"] = self.minimum_characters
-        if self.allow_after_ms is not None:
-            out["allow_after_ms"] = self.allow_after_ms
-        return out
-
-
-_BARGE_IN_KEYS = ("strategy", "minimum_characters", "allow_after_ms")
+        wire: dict[str, Any] = msgspec.to_builtins(self)
+        return wire
 
 
 def barge_in_from_dict(data: Mapping[str, Any]) -> BargeInConfig:
     """Validate a wire-form ``barge_in`` object; ``strategy`` is required there."""
     data = _expect_object(data, "barge_in")
-    _check_keys(data, _BARGE_IN_KEYS, "barge_in", "barge_in.")
-    strategy = data.get("strategy")
-    if strategy is None:
+    _check_keys(data, BargeInConfig.__struct_fields__, "barge_in", "barge_in.")
+    if data.get("strategy") is None:
         raise InvalidActionError("barge_in.strategy", 'missing; expected "none", "manual" or "minimum_characters"')
-    return BargeInConfig(strategy, data.get("minimum_characters"), data.get("allow_after_ms"))
+    return BargeInConfig(**{key: value for key, value in data.items() if value is not None})
 
 
 def _tts_arg(value: Any) -> TTS | None:
-    if value is None or isinstance(value, TTS):
+    if value is None or isinstance(value, (AzureTTS, ElevenLabsTTS)):
         return value
     if isinstance(value, Mapping):
         return tts_from_dict(value)
@@ -276,84 +356,44 @@ def _barge_in_arg(value: Any) -> BargeInConfig | None:
     raise InvalidActionError("barge_in", f"expected a BargeInConfig or an object, got {_describe(value)}")
 
 
-def _check_barge_in(value: Any) -> None:
-    if value is not None and not isinstance(value, BargeInConfig):
-        raise InvalidActionError(
-            "barge_in", f"expected a BargeInConfig (or a dict given to a builder), got {_describe(value)}"
-        )
-
-
 # -- actions ------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Action:
+class Action(Struct, frozen=True, kw_only=True, omit_defaults=True, tag_field="type"):
     """Base of all actions.
 
-    ``session_id`` stays None in skills; the dispatcher binds the call's
-    session with :meth:`with_session` before the action is sent.
+    ``session_id`` stays None in what skills build; :func:`encode_action`
+    writes the call's session when the answer is sent.
     """
 
     type: ClassVar[str]
 
-    session_id: str | None = None
+    session_id: SessionId | None = None
 
     def __post_init__(self) -> None:
         if type(self) is Action:
             raise TypeError("Action is abstract; use Speak, Audio, Hangup, Transfer or BargeIn")
-        _check_session_id(self.session_id)
+        _check_fields(self)
 
     def to_dict(self) -> dict[str, Any]:
         """The wire JSON object: ``type`` first, unset fields omitted."""
-        out: dict[str, Any] = {"type": self.type}
-        if self.session_id is not None:
-            out["session_id"] = self.session_id
-        self._add_fields(out)
-        return out
+        wire: dict[str, Any] = msgspec.to_builtins(self)
+        return wire
 
-    def _add_fields(self, out: dict[str, Any]) -> None:
-        """Add the type-specific fields; actions without any add nothing."""
-
-    def with_session(self: _A, session_id: str) -> _A:
-        """A copy bound to ``session_id``.
-
-        Copies the already validated fields directly instead of going through
-        ``__init__`` again, so binding an audio clip does not re-inspect it.
-        """
-        if not isinstance(session_id, str) or not session_id:
-            raise InvalidActionError("session_id", f"expected a non-empty string, got {_describe(session_id)}")
+    def with_session(self, session_id: str) -> "Action":
+        """A copy bound to ``session_id`` (:func:`encode_action` needs none)."""
+        _check_session_id(session_id)
         if self.session_id == session_id:
             return self
-        cls = type(self)
-        new = object.__new__(cls)
-        set_field = object.__setattr__  # looked up once: this runs for most answers
-        for name in _copied_fields(cls):
-            set_field(new, name, getattr(self, name))
-        set_field(new, "session_id", session_id)
-        return new
+        return msgspec.structs.replace(self, session_id=session_id)
 
 
-_COPIED_FIELDS: dict[type[Action], tuple[str, ...]] = {}
+def _check_session_id(value: Any) -> None:
+    if not isinstance(value, str) or not value:
+        raise InvalidActionError("session_id", f"expected a non-empty string, got {_describe(value)}")
 
 
-def _copied_fields(cls: type[Action]) -> tuple[str, ...]:
-    """The fields :meth:`Action.with_session` copies: all but ``session_id``."""
-    names = _COPIED_FIELDS.get(cls)
-    if names is None:
-        names = _COPIED_FIELDS[cls] = tuple(f.name for f in fields(cls) if f.name != "session_id")
-    return names
-
-
-def _trusted(cls: type[_A], values: dict[str, Any]) -> _A:
-    """Build ``cls`` from values known to be valid, skipping ``__post_init__``."""
-    new = object.__new__(cls)
-    for name, value in values.items():
-        object.__setattr__(new, name, value)
-    return new
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Speak(Action):
+class Speak(Action, tag="speak", kw_only=True, frozen=True):
     """Say ``text`` or ``ssml`` (exactly one) with text-to-speech.
 
     ``user_input_timeout_seconds`` makes the service send a
@@ -363,49 +403,18 @@ class Speak(Action):
 
     type: ClassVar[str] = "speak"
 
-    text: str | None = None
-    ssml: str | None = None
-    tts: TTS | None = None
+    text: NotBlank | None = None
+    ssml: NotBlank | None = None
+    tts: AzureTTS | ElevenLabsTTS | None = None
     barge_in: BargeInConfig | None = None
-    user_input_timeout_seconds: float | None = None
+    user_input_timeout_seconds: TimeoutSeconds | None = None
 
     def __post_init__(self) -> None:
-        _check_session_id(self.session_id)
         if self.text is None and self.ssml is None:
             raise InvalidActionError("text", "missing; a speak action needs text or ssml")
         if self.text is not None and self.ssml is not None:
             raise InvalidActionError("ssml", "not allowed together with text; give exactly one of them")
-        if self.text is not None:
-            _check_str(self.text, "text")
-        else:
-            _check_str(self.ssml, "ssml")
-        if self.tts is not None and not isinstance(self.tts, TTS):
-            raise InvalidActionError(
-                "tts", f"expected AzureTTS or ElevenLabsTTS (or a dict given to a builder), got {_describe(self.tts)}"
-            )
-        _check_barge_in(self.barge_in)
-        timeout = self.user_input_timeout_seconds
-        if timeout is not None and (
-            type(timeout) is bool
-            or not isinstance(timeout, (int, float))
-            or not math.isfinite(timeout)
-            or timeout <= 0
-        ):
-            raise InvalidActionError(
-                "user_input_timeout_seconds", f"expected a positive number of seconds, got {_describe(timeout)}"
-            )
-
-    def _add_fields(self, out: dict[str, Any]) -> None:
-        if self.text is not None:
-            out["text"] = self.text
-        else:
-            out["ssml"] = self.ssml
-        if self.tts is not None:
-            out["tts"] = self.tts.to_dict()
-        if self.barge_in is not None:
-            out["barge_in"] = self.barge_in.to_dict()
-        if self.user_input_timeout_seconds is not None:
-            out["user_input_timeout_seconds"] = self.user_input_timeout_seconds
+        super().__post_init__()
 
 
 # -- audio --------------------------------------------------------------------
@@ -493,8 +502,7 @@ def _check_wav(info: WavInfo, source: str = "") -> None:
         raise _audio_format_error(info, source)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Audio(Action):
+class Audio(Action, tag="audio", kw_only=True, frozen=True):
     """Play a pre-recorded clip: ``audio`` is base64 of a 16 kHz mono 16-bit PCM WAV.
 
     Construction checks the base64 and the WAV header; only the chunk
@@ -503,13 +511,11 @@ class Audio(Action):
 
     type: ClassVar[str] = "audio"
 
-    audio: str
+    audio: Base64Wav
     barge_in: BargeInConfig | None = None
 
     def __post_init__(self) -> None:
-        _check_session_id(self.session_id)
-        if not isinstance(self.audio, str):
-            raise InvalidActionError("audio", f"expected a base64 string, got {_describe(self.audio)}")
+        super().__post_init__()
         _check_base64(self.audio)
         read, size = _base64_reader(self.audio)
         try:
@@ -517,39 +523,34 @@ class Audio(Action):
         except NotWavError as exc:
             raise _audio_format_error(exc) from None
         _check_wav(info)
-        _check_barge_in(self.barge_in)
-
-    def _add_fields(self, out: dict[str, Any]) -> None:
-        out["audio"] = self.audio
-        if self.barge_in is not None:
-            out["barge_in"] = self.barge_in.to_dict()
 
     @classmethod
-    def from_base64(cls, data: str, *, barge_in: BargeInConfig | Mapping[str, Any] | None = None) -> Audio:
+    def from_base64(cls, data: str, *, barge_in: BargeInConfig | Mapping[str, Any] | None = None) -> "Audio":
         """From base64 text of a WAV file (validated like the constructor)."""
         return cls(audio=data, barge_in=_barge_in_arg(barge_in))
 
     @classmethod
     def from_wav(
         cls, data: bytes | bytearray | memoryview, *, barge_in: BargeInConfig | Mapping[str, Any] | None = None
-    ) -> Audio:
+    ) -> "Audio":
         """From the bytes of a WAV file; they are checked before being encoded."""
-        return cls._from_bytes(data, barge_in, "")
+        return cls(audio=_encode_wav(data), barge_in=_barge_in_arg(barge_in))
 
     @classmethod
     def from_file(
         cls, path: str | os.PathLike[str], *, barge_in: BargeInConfig | Mapping[str, Any] | None = None
-    ) -> Audio:
+    ) -> "Audio":
         """From a WAV file on disk; errors name the file.
 
-        The encoded clip is cached per path and modification time, so a
-        skill may call this on every event without re-reading the file.
+        The action is cached per path, modification time and barge-in
+        settings, so a skill may call this on every event without re-reading
+        or re-checking the file.
         """
         config = _barge_in_arg(barge_in)
         source = f"{os.fspath(path)}: "
         try:
             stat = os.stat(path)
-            encoded = _encoded_file(os.path.abspath(path), stat.st_mtime_ns, stat.st_size)
+            return _audio_file(os.path.abspath(path), stat.st_mtime_ns, stat.st_size, config)
         except OSError as exc:
             hint = ""
             if isinstance(path, str) and path.startswith("UklGR"):
@@ -557,13 +558,6 @@ class Audio(Action):
             raise InvalidActionError("audio", f"cannot read {source}{exc.strerror or exc}{hint}") from exc
         except InvalidActionError as exc:
             raise InvalidActionError("audio", source + exc.reason) from None
-        return _trusted(cls, {"session_id": None, "audio": encoded, "barge_in": config})
-
-    @classmethod
-    def _from_bytes(cls, data: bytes | bytearray | memoryview, barge_in: Any, source: str) -> Audio:
-        config = _barge_in_arg(barge_in)
-        encoded = _encode_wav(data, source)
-        return _trusted(cls, {"session_id": None, "audio": encoded, "barge_in": config})
 
 
 def _encode_wav(data: bytes | bytearray | memoryview, source: str = "") -> str:
@@ -578,80 +572,63 @@ def _encode_wav(data: bytes | bytearray | memoryview, source: str = "") -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-@lru_cache(maxsize=32)
-def _encoded_file(path: str, mtime_ns: int, size: int) -> str:
+@functools.lru_cache(maxsize=32)
+def _audio_file(path: str, mtime_ns: int, size: int, barge_in: BargeInConfig | None) -> Audio:
     """Read, check and encode a WAV file; keyed by mtime and size so edits are seen."""
     with open(path, "rb") as handle:
-        return _encode_wav(handle.read())
+        return Audio(audio=_encode_wav(handle.read()), barge_in=barge_in)
 
 
 # -- call control -------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Hangup(Action):
+class Hangup(Action, tag="hangup", kw_only=True, frozen=True):
     """End the call."""
 
     type: ClassVar[str] = "hangup"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class BargeIn(Action):
+class BargeIn(Action, tag="barge_in", kw_only=True, frozen=True):
     """Interrupt the current playback now (for the ``manual`` barge-in strategy)."""
 
     type: ClassVar[str] = "barge_in"
 
 
-#: Digits an E.164 number has after the "+" (inclusive).
-E164_DIGITS = (2, 15)
-
-
-def _check_e164(value: Any, field: str) -> None:
-    """``+``, a country code not starting with 0, 2 to 15 digits in all."""
-    if not (
-        isinstance(value, str)
-        and E164_DIGITS[0] + 1 <= len(value) <= E164_DIGITS[1] + 1
-        and value[0] == "+"
-        and value[1] != "0"
-        and value[1:].isascii()
-        and value[1:].isdigit()
-    ):
-        raise InvalidActionError(
-            field,
-            "expected a phone number in E.164 format like +4921155555555 "
-            f"('+', country code, number; digits only), got {_describe(value)}",
-        )
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Transfer(Action):
+class Transfer(Action, tag="transfer", kw_only=True, frozen=True):
     """Transfer the call to ``target_phone_number``, showing the given caller ID.
 
-    Both numbers must be E.164 (``+4921155555555``).
+    Both numbers must be E.164 (``+4921155555555``), as the reference's
+    quick reference asks.
     """
 
     type: ClassVar[str] = "transfer"
 
-    target_phone_number: str
-    caller_id_name: str
-    caller_id_number: str
-
-    def __post_init__(self) -> None:
-        _check_session_id(self.session_id)
-        _check_e164(self.target_phone_number, "target_phone_number")
-        _check_str(self.caller_id_name, "caller_id_name")
-        _check_e164(self.caller_id_number, "caller_id_number")
-
-    def _add_fields(self, out: dict[str, Any]) -> None:
-        out["target_phone_number"] = self.target_phone_number
-        out["caller_id_name"] = self.caller_id_name
-        out["caller_id_number"] = self.caller_id_number
+    target_phone_number: E164
+    caller_id_name: NotBlank
+    caller_id_number: E164
 
 
 #: The five action types of the protocol, by their wire name.
 ACTION_TYPES: Mapping[str, type[Action]] = MappingProxyType(
     {cls.type: cls for cls in (Speak, Audio, Hangup, Transfer, BargeIn)}
 )
+
+#: Any action, as one tagged union (for schemas and decoders).
+AnyAction = Speak | Audio | Hangup | Transfer | BargeIn
+
+_ENCODER = msgspec.json.Encoder()
+
+
+def encode_action(action: Action, session_id: str) -> bytes:
+    """The wire JSON of ``action`` for the call ``session_id``, unset fields omitted.
+
+    The session id is written in front of the action's own members, so the
+    action is encoded as it is, without a copy bound to the call.
+    """
+    _check_session_id(session_id)
+    if action.session_id is not None:  # built bound to a call already
+        return _ENCODER.encode(action.with_session(session_id))
+    return b'{"session_id":' + _ENCODER.encode(session_id) + b"," + _ENCODER.encode(action)[1:]
 
 
 # -- builders -----------------------------------------------------------------
@@ -710,15 +687,13 @@ def barge_in() -> BargeIn:
 # -- wire-form dicts ----------------------------------------------------------
 
 
-def _schema(cls: type[Action]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def _keys(cls: type[Action]) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The allowed keys (``type`` included) and the required ones of an action class."""
-    required = tuple(
-        f.name for f in fields(cls) if f.default is MISSING and f.default_factory is MISSING
-    )
-    return ("type", *(f.name for f in fields(cls))), required
+    fields = msgspec.structs.fields(cls)
+    return ("type", *(f.encode_name for f in fields)), tuple(f.encode_name for f in fields if f.required)
 
 
-_SCHEMAS = {name: _schema(cls) for name, cls in ACTION_TYPES.items()}
+_SCHEMAS = {name: _keys(cls) for name, cls in ACTION_TYPES.items()}
 
 
 def action_from_dict(data: Mapping[str, Any]) -> Action:

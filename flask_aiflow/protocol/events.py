@@ -1,28 +1,46 @@
-"""Typed AI Flow events and the strict parsing that produces them.
+"""Typed AI Flow events, declared once as msgspec structs and decoded in one step.
 
 The service sends one JSON object per event (HTTP POST body or WebSocket text
-message). Everything here turns such a body into an immutable, typed
+message). :func:`load_event` turns such a body into an immutable, typed
 :class:`Event`, or raises :class:`InvalidEventError` naming the exact field
 that is wrong, so a broken integration is diagnosed from one log line.
 
-Unknown extra fields are tolerated (the service may add some) and stay
-reachable through :attr:`Event.raw`.
-"""
+The structs below are the only description of an event: msgspec decodes and
+validates against them at C speed, :mod:`flask_aiflow.protocol.openapi`
+generates the JSON Schemas from them, and the error messages read the
+expected values from them (:mod:`flask_aiflow.protocol.messages`).
 
-from __future__ import annotations
+What an event must carry is only what the pipeline needs: ``type``,
+``session.id`` and, in ``user_speak``, the caller's words (``text``, or
+``transcript`` as sipgate's n8n integration names it). Everything else is
+optional, because a refused event leaves a caller in silence. Unknown extra
+fields are tolerated (the service may add some) and stay reachable through
+:attr:`Event.raw`.
+"""
 
 import json
 import math
 import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
+
+import msgspec
+from msgspec import UNSET, Meta, Struct, UnsetType
+from msgspec.structs import force_setattr
+
+from flask_aiflow.protocol import messages
+
+# Short names used across the package (the skills' configuration errors word values the same way).
+_describe = messages.describe
+_quote = messages.quote
+_json_type = messages.json_type
 
 __all__ = [
     "EVENT_TYPES",
     "AssistantSpeak",
     "AssistantSpeechEnded",
+    "Direction",
     "Event",
     "InvalidEventError",
     "Session",
@@ -36,12 +54,9 @@ __all__ = [
     "parse_event",
 ]
 
-#: Sentinel for "key not present", distinct from an explicit JSON null.
-_MISSING: Any = object()
-
-#: Longest integer literal accepted in a body. Python refuses to convert more
-#: than 4300 digits by default (and the limit is process-wide and tunable), so
-#: the decoder enforces its own, explicit bound.
+#: Longest integer literal :func:`decode_json` accepts. Python refuses to convert
+#: more than 4300 digits by default (and the limit is process-wide and tunable),
+#: so the decoder enforces its own, explicit bound.
 MAX_INT_DIGITS = 4300
 
 
@@ -75,269 +90,161 @@ class UnknownEventTypeError(InvalidEventError):
         super().__init__("type", f"unknown event type {_quote(event_type)}; known types: {known}")
 
 
-def _quote(text: str, limit: int = 40) -> str:
-    """A string as a JSON literal for messages, shortened and ASCII-only (safe to log)."""
-    return json.dumps(text if len(text) <= limit else text[: limit - 3] + "...")
+# -- declarations -------------------------------------------------------------
+
+SessionId = Annotated[
+    str, Meta(min_length=1, description="Unique session (call) identifier, a UUID.", extra={"expected": "a non-empty string"})
+]
+Direction = Literal["inbound", "outbound"]
+#: Milliseconds, kept as sent (an int stays an int).
+Milliseconds = Annotated[
+    Annotated[int, Meta(ge=0)] | Annotated[float, Meta(ge=0)], Meta(extra={"expected": "a finite number >= 0"})
+]
 
 
-def _describe(value: Any) -> str:
-    """Name a decoded JSON value for an error message: a short literal plus its JSON type."""
-    if value is None:
-        return "null"
-    if value is True or value is False:
-        return f"{'true' if value else 'false'} (boolean)"
-    if isinstance(value, str):
-        return f"{_quote(value)} (string)"
-    if isinstance(value, (int, float)):
-        text = repr(value)
-        if len(text) > 40:
-            text = text[:37] + "..."
-        return f"{text} (number)"
-    if isinstance(value, Mapping):
-        return "an object"
-    if isinstance(value, (list, tuple)):
-        return "an array"
-    return f"a {type(value).__name__} (not a JSON value)"
-
-
-def _json_type(value: Any) -> str:
-    """The JSON type name of a decoded value ("object", "array", ...)."""
-    if isinstance(value, Mapping):
-        return "object"
-    if isinstance(value, (list, tuple)):
-        return "array"
-    if value is None:
-        return "null"
-    if value is True or value is False:
-        return "boolean"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, (int, float)):
-        return "number"
-    return type(value).__name__
-
-
-# -- session ------------------------------------------------------------------
-
-_DIRECTIONS = frozenset({"inbound", "outbound"})
-_OPTIONAL_SESSION_FIELDS = ("account_id", "phone_number", "from_phone_number", "to_phone_number")
-_STR_OR_NONE = frozenset({str, type(None)})
-
-
-@dataclass(frozen=True, slots=True)
-class Session:
+class Session(Struct, frozen=True, omit_defaults=True):
     """The call an event belongs to.
 
     Only ``id`` is guaranteed: the reference's own examples omit the other
-    fields on most events, so they are optional here.
+    fields on most events, so they are optional here (JSON null counts as absent).
     """
 
-    id: str
+    id: SessionId
     account_id: str | None = None
     phone_number: str | None = None
-    direction: str | None = None
+    direction: Direction | None = None
     from_phone_number: str | None = None
     to_phone_number: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The wire form, without the fields that are not set."""
-        out: dict[str, Any] = {"id": self.id}
-        for name in ("account_id", "phone_number", "direction", "from_phone_number", "to_phone_number"):
-            value = getattr(self, name)
-            if value is not None:
-                out[name] = value
-        return out
+        wire: dict[str, Any] = msgspec.to_builtins(self)
+        return wire
 
 
-def _parse_session(data: Mapping[str, Any]) -> Session:
-    session = data.get("session", _MISSING)
-    if session is _MISSING:
-        raise InvalidEventError("session", "missing")
-    if type(session) is not dict and not isinstance(session, Mapping):
-        raise InvalidEventError("session", f"expected an object, got {_describe(session)}")
-    sid = session.get("id", _MISSING)
-    if sid is _MISSING:
-        raise InvalidEventError("session.id", "missing")
-    if type(sid) is not str or not sid:
-        raise InvalidEventError("session.id", f"expected a non-empty string, got {_describe(sid)}")
-    get = session.get
-    values: tuple[str | None, ...] = (
-        get("account_id"), get("phone_number"), get("from_phone_number"), get("to_phone_number")
-    )
-    if not _STR_OR_NONE.issuperset(map(type, values)):  # rare: normalise a str subclass, or raise
-        values = tuple(_optional_str(session, name, "session.") for name in _OPTIONAL_SESSION_FIELDS)
-    direction = session.get("direction")
-    if direction is not None and (type(direction) is not str or direction not in _DIRECTIONS):
-        raise InvalidEventError(
-            "session.direction", f'expected "inbound" or "outbound", got {_describe(direction)}'
-        )
-    key = (sid, values[0], values[1], direction, values[2], values[3])
-    cached = _SESSIONS.get(key)
-    if cached is None:
-        if len(_SESSIONS) >= _SESSIONS_KEPT:
-            _SESSIONS.clear()
-        cached = _SESSIONS[key] = Session(*key)
-    return cached
+_NO_RAW: Mapping[str, Any] = MappingProxyType({})
 
 
-#: Sessions parsed lately, by their field values in field order. Every event of
-#: a call carries the same session, and a Session is immutable, so one object
-#: serves them all instead of being built again per event.
-_SESSIONS: dict[tuple[str | None, ...], Session] = {}
-#: Bound on :data:`_SESSIONS`; it is emptied when full (a lookup is only a shortcut).
-_SESSIONS_KEPT = 1024
+class Event(Struct, frozen=True, omit_defaults=True, tag_field="type", dict=True):
+    """Base of all events: the call's session.
 
-
-# -- field helpers ------------------------------------------------------------
-
-
-def _optional_str(data: Mapping[str, Any], key: str, prefix: str = "") -> str | None:
-    """A string field that may be absent; JSON null counts as absent."""
-    value = data.get(key)
-    if value is None or type(value) is str:
-        return value
-    if isinstance(value, str):  # a str subclass: normalise to a plain str
-        return str(value)
-    raise InvalidEventError(prefix + key, f"expected a string, got {_describe(value)}")
-
-
-def _required_str(data: Mapping[str, Any], key: str) -> str:
-    value = data.get(key, _MISSING)
-    if type(value) is str:
-        return value
-    if value is _MISSING:
-        raise InvalidEventError(key, "missing")
-    if isinstance(value, str):
-        return str(value)
-    raise InvalidEventError(key, f"expected a string, got {_describe(value)}")
-
-
-def _required_ms(data: Mapping[str, Any], key: str) -> float:
-    """A required millisecond value: a finite JSON number >= 0 (booleans are not numbers)."""
-    value = data.get(key, _MISSING)
-    if value is _MISSING:
-        raise InvalidEventError(key, "missing")
-    kind = type(value)
-    if (kind is int or kind is float) and value >= 0 and (kind is int or math.isfinite(value)):
-        return value  # type: ignore[no-any-return]
-    raise InvalidEventError(key, f"expected a finite number >= 0, got {_describe(value)}")
-
-
-def _optional_bool(data: Mapping[str, Any], key: str) -> bool:
-    value = data.get(key)
-    if value is None:
-        return False
-    if value is True or value is False:
-        return value
-    raise InvalidEventError(key, f"expected a boolean, got {_describe(value)}")
-
-
-# -- events -------------------------------------------------------------------
-
-_EMPTY_RAW: Mapping[str, Any] = MappingProxyType({})
-
-
-def _empty_raw() -> Mapping[str, Any]:
-    return _EMPTY_RAW
-
-
-@dataclass(frozen=True, slots=True)
-class Event:
-    """Base of all events: the call's session plus the decoded original.
-
-    ``raw`` is a read-only view of the object the event was parsed from (an
-    empty mapping for events built in code). It does not take part in
-    equality, so a parsed event equals one built from the same values.
+    ``dict=True`` gives each event room for :attr:`raw`, which is runtime
+    state rather than a field: it takes no part in equality, ``repr`` or
+    encoding, so a decoded event equals one built from the same values.
     """
 
     type: ClassVar[str]
 
     session: Session
-    raw: Mapping[str, Any] = field(
-        default_factory=_empty_raw, compare=False, repr=False, kw_only=True
-    )
 
     @property
     def session_id(self) -> str:
         """Shortcut for ``session.id``, the value every action must carry."""
         return self.session.id
 
+    @property
+    def raw(self) -> Mapping[str, Any]:
+        """A read-only view of the decoded body, unknown fields included (empty for events built in code).
+
+        Decoded on first use from the body :func:`load_event` was given, so
+        events whose raw view nobody reads cost nothing extra.
+
+        :raises InvalidEventError: an unknown field holds a number msgspec
+            cannot represent (the typed decode skips unknown fields unread).
+        """
+        state = self.__dict__
+        raw = state.get("_raw")
+        if raw is None:
+            body = state.get("_body")
+            if body is None:
+                return _NO_RAW
+            try:
+                raw = MappingProxyType(_PLAIN.decode(body))
+            except msgspec.ValidationError as exc:
+                raise InvalidEventError("body", f"invalid JSON: {exc}") from None
+            force_setattr(self, "_raw", raw)
+        return raw
+
     def to_dict(self) -> dict[str, Any]:
         """The wire form of this event (unset fields omitted), e.g. for a call simulator."""
-        out: dict[str, Any] = {"type": self.type}
-        self._add_fields(out)
-        out["session"] = self.session.to_dict()
-        return out
-
-    def _add_fields(self, out: dict[str, Any]) -> None:
-        """Add the type-specific fields to ``out``; events without any add nothing."""
+        wire: dict[str, Any] = msgspec.to_builtins(self)
+        return wire
 
 
-@dataclass(frozen=True, slots=True)
-class SessionStart(Event):
+class SessionStart(Event, tag="session_start", frozen=True):
     """A call begins; the place to greet the caller."""
 
     type: ClassVar[str] = "session_start"
 
 
-@dataclass(frozen=True, slots=True)
-class UserSpeak(Event):
+class UserSpeak(Event, tag="user_speak", frozen=True):
     """The caller said something (after speech-to-text).
 
-    ``barged_in`` is True when the caller interrupted the assistant.
+    ``text`` is what was recognised; the service's n8n integration sends it
+    as ``transcript``, which is read as the same field (``text`` wins when a
+    body has both). ``barged_in`` is True when the caller interrupted the
+    assistant; ``confidence`` is the recogniser's, when it sends one.
     """
 
     type: ClassVar[str] = "user_speak"
 
-    text: str
-    barged_in: bool = False
+    # UNSET marks words the body did not carry under this name; __post_init__
+    # replaces it with ``transcript`` or rejects the event, so ``text`` always
+    # holds a str once the event exists.
+    text: str = UNSET  # type: ignore[assignment]
+    barged_in: bool | None = False
+    confidence: float | None = None
+    transcript: str | UnsetType = UNSET
 
-    def _add_fields(self, out: dict[str, Any]) -> None:
-        out["text"] = self.text
-        if self.barged_in:
-            out["barged_in"] = True
+    def __post_init__(self) -> None:
+        if not isinstance(self.text, str):  # not sent under this name
+            if self.transcript is UNSET:
+                raise InvalidEventError("text", "missing")
+            force_setattr(self, "text", self.transcript)
+        if self.transcript is not UNSET:
+            force_setattr(self, "transcript", UNSET)  # only another name for text on the wire
+        if self.barged_in is None:
+            force_setattr(self, "barged_in", False)
 
 
-@dataclass(frozen=True, slots=True)
-class AssistantSpeak(Event):
+class _UserBargeIn(UserSpeak, tag="user_barge_in", frozen=True):
+    """The SDK's deprecated ``user_barge_in`` event: a user_speak that interrupted."""
+
+
+class AssistantSpeak(Event, tag="assistant_speak", frozen=True):
     """The assistant started speaking (may be omitted for some TTS models).
 
     ``duration_ms`` and ``speech_started_at`` (Unix time in ms) are kept as
-    sent: an int or a float.
+    sent, an int or a float; n8n's integration leaves them out.
     """
 
     type: ClassVar[str] = "assistant_speak"
 
-    duration_ms: float
-    speech_started_at: float
+    duration_ms: Milliseconds | None = None
+    speech_started_at: Milliseconds | None = None
     text: str | None = None
     ssml: str | None = None
 
-    def _add_fields(self, out: dict[str, Any]) -> None:
-        if self.text is not None:
-            out["text"] = self.text
-        if self.ssml is not None:
-            out["ssml"] = self.ssml
-        out["duration_ms"] = self.duration_ms
-        out["speech_started_at"] = self.speech_started_at
+    def __post_init__(self) -> None:
+        for name in ("duration_ms", "speech_started_at"):
+            value = getattr(self, name)
+            if isinstance(value, float) and not math.isfinite(value):  # only a Python caller can pass these
+                raise InvalidEventError(name, f"expected a finite number >= 0, got {_describe(value)}")
 
 
-@dataclass(frozen=True, slots=True)
-class AssistantSpeechEnded(Event):
+class AssistantSpeechEnded(Event, tag="assistant_speech_ended", frozen=True):
     """The assistant finished speaking; the user-input timeout starts now."""
 
     type: ClassVar[str] = "assistant_speech_ended"
 
 
-@dataclass(frozen=True, slots=True)
-class UserInputTimeout(Event):
+class UserInputTimeout(Event, tag="user_input_timeout", frozen=True):
     """The caller said nothing within ``user_input_timeout_seconds``."""
 
     type: ClassVar[str] = "user_input_timeout"
 
 
-@dataclass(frozen=True, slots=True)
-class SessionEnd(Event):
+class SessionEnd(Event, tag="session_end", frozen=True):
     """The call ended; no action may be returned, cleanup only."""
 
     type: ClassVar[str] = "session_end"
@@ -347,90 +254,155 @@ class SessionEnd(Event):
 EVENT_TYPES: Mapping[str, type[Event]] = MappingProxyType(
     {
         cls.type: cls
-        for cls in (
-            SessionStart,
-            UserSpeak,
-            AssistantSpeak,
-            AssistantSpeechEnded,
-            UserInputTimeout,
-            SessionEnd,
-        )
+        for cls in (SessionStart, UserSpeak, AssistantSpeak, AssistantSpeechEnded, UserInputTimeout, SessionEnd)
     }
 )
 
+#: Every ``type`` a body may carry: the six events and the deprecated user_barge_in.
+WIRE_EVENTS: Mapping[str, type[Event]] = MappingProxyType(
+    {**EVENT_TYPES, "user_barge_in": _UserBargeIn}
+)
 
-# -- parsing ------------------------------------------------------------------
+#: The tagged union msgspec decodes a body into.
+WireEvent = (
+    SessionStart | UserSpeak | _UserBargeIn | AssistantSpeak | AssistantSpeechEnded | UserInputTimeout | SessionEnd
+)
 
-_Parser = Callable[[Mapping[str, Any], Session, Mapping[str, Any]], Event]
-
-
-def _parse_user_speak(data: Mapping[str, Any], session: Session, raw: Mapping[str, Any]) -> Event:
-    return UserSpeak(session, _required_str(data, "text"), _optional_bool(data, "barged_in"), raw=raw)
-
-
-def _parse_user_barge_in(data: Mapping[str, Any], session: Session, raw: Mapping[str, Any]) -> Event:
-    """The SDK's deprecated ``user_barge_in`` event: a user_speak that interrupted."""
-    return UserSpeak(session, _required_str(data, "text"), True, raw=raw)
-
-
-def _parse_assistant_speak(data: Mapping[str, Any], session: Session, raw: Mapping[str, Any]) -> Event:
-    return AssistantSpeak(
-        session,
-        _required_ms(data, "duration_ms"),
-        _required_ms(data, "speech_started_at"),
-        _optional_str(data, "text"),
-        _optional_str(data, "ssml"),
-        raw=raw,
-    )
+_DECODER = msgspec.json.Decoder(WireEvent)
+_PLAIN = msgspec.json.Decoder()
 
 
-def _session_only(cls: type[Event]) -> _Parser:
-    def parse(data: Mapping[str, Any], session: Session, raw: Mapping[str, Any]) -> Event:
-        return cls(session, raw=raw)
-
-    return parse
+# -- decoding and validating ------------------------------------------------------
 
 
-_PARSERS: dict[str, _Parser] = {
-    "session_start": _session_only(SessionStart),
-    "user_speak": _parse_user_speak,
-    "user_barge_in": _parse_user_barge_in,
-    "assistant_speak": _parse_assistant_speak,
-    "assistant_speech_ended": _session_only(AssistantSpeechEnded),
-    "user_input_timeout": _session_only(UserInputTimeout),
-    "session_end": _session_only(SessionEnd),
-}
+def load_event(body: bytes | bytearray | memoryview | str, *, max_depth: int = 32) -> Event:
+    """Decode and validate one event body or WebSocket message.
+
+    One msgspec decode into the event its ``type`` names. The body must be
+    strict JSON: UTF-8 throughout, no BOM, no NaN or Infinity, nesting at
+    most ``max_depth`` deep (checked before parsing), and in the fields the
+    event declares no number out of range and no value of a wrong type.
+    Unknown fields are skipped unread (their numbers are never converted,
+    so they cannot overflow or cost time) until :attr:`Event.raw` is read.
+
+    :raises UnknownEventTypeError: ``type`` names no known event (answer 204).
+    :raises InvalidEventError: anything else is wrong; ``field`` says where.
+    """
+    if not isinstance(body, (bytes, str)):
+        if not isinstance(body, (bytearray, memoryview)):
+            raise InvalidEventError("body", f"expected bytes or str, got {type(body).__name__}")
+        body = bytes(body)
+    if _nesting_exceeds(body, max_depth):
+        raise InvalidEventError("body", f"JSON nested deeper than {max_depth} levels")
+    if isinstance(body, bytes) and not body.isascii():
+        _check_utf8(body)  # msgspec skips unknown fields without decoding their strings
+    try:
+        event = _DECODER.decode(body)
+    except msgspec.ValidationError as exc:
+        raise _invalid(exc, _decoded(body, max_depth)) from None
+    except (msgspec.DecodeError, RecursionError, UnicodeError) as exc:  # UnicodeError: a str with lone surrogates
+        raise _undecodable(body, max_depth, exc) from None
+    return _finished(event, body=body)
 
 
 def parse_event(data: Any) -> Event:
-    """Validate a decoded JSON value and return the typed event.
+    """Validate an already decoded event (a mapping) and return the typed event.
 
     :raises UnknownEventTypeError: ``type`` is a string naming no known event
         (checked before the session, as the fields of an unknown type are unknown).
     :raises InvalidEventError: anything else is wrong; ``field`` says where.
     """
-    if type(data) is not dict and not isinstance(data, Mapping):  # the exact-type test skips the slow ABC check
+    if not isinstance(data, Mapping):
         raise InvalidEventError("body", f"expected a JSON object, got {_json_type(data)}")
-    event_type = data.get("type", _MISSING)
-    if type(event_type) is not str:
-        if event_type is _MISSING:
-            raise InvalidEventError("type", "missing")
-        raise InvalidEventError("type", f"expected a string, got {_describe(event_type)}")
-    parser = _PARSERS.get(event_type)
-    if parser is None:
-        raise UnknownEventTypeError(event_type)
-    raw = data if type(data) is MappingProxyType else MappingProxyType(data)
-    return parser(data, _parse_session(data), raw)
+    plain = data if type(data) is dict else dict(data)
+    try:
+        event = msgspec.convert({"event": plain}, _Envelope).event
+    except msgspec.ValidationError as exc:
+        if not isinstance(exc.__cause__, InvalidEventError):
+            exc = msgspec.ValidationError(str(exc).replace(" - at `$.event", " - at `$", 1))
+        raise _invalid(exc, plain) from None
+    return _finished(event, raw=MappingProxyType(plain))
 
 
-# -- decoding -----------------------------------------------------------------
+class _Envelope(Struct):
+    """Holds the union for :func:`msgspec.convert`, which caches what it learns about a struct, not a union."""
+
+    event: WireEvent
+
+
+def _finished(event: Event, *, body: bytes | str | None = None, raw: Mapping[str, Any] | None = None) -> Event:
+    if type(event) is _UserBargeIn:
+        event = UserSpeak(session=event.session, text=event.text, barged_in=True, confidence=event.confidence)
+    if body is not None:
+        force_setattr(event, "_body", body)  # for the raw view, decoded when first read
+    if raw is not None:
+        force_setattr(event, "_raw", raw)
+    return event
+
+
+def _check_utf8(body: bytes) -> None:
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidEventError("body", f"not valid UTF-8 (byte 0x{body[exc.start]:02x} at offset {exc.start})") from None
+
+
+def _decoded(body: bytes | str, max_depth: int) -> Any:
+    """The body as plain JSON, to name the offending value in an error (an error path only)."""
+    try:
+        return decode_json(body, max_depth=max_depth)
+    except InvalidEventError:
+        return None
+
+
+def _invalid(exc: msgspec.ValidationError, data: Any) -> InvalidEventError:
+    """Our error for msgspec's, in the project's words and with the offending value.
+
+    :param data: the body as plain JSON, where the offending value is looked up.
+    """
+    if isinstance(exc.__cause__, InvalidEventError):  # raised by a __post_init__
+        return exc.__cause__
+    failure, path = messages.split_location(str(exc))
+    if not path and not isinstance(data, dict):
+        return InvalidEventError("body", f"expected a JSON object, got {_json_type(data)}")
+    if failure.startswith("Object missing required field"):
+        return InvalidEventError(_dotted((*path, failure.split("`")[1])), "missing")
+    value = messages.value_at(data, path)
+    if path == ("type",):
+        if isinstance(value, str):
+            return UnknownEventTypeError(value)
+        return InvalidEventError("type", f"expected a string, got {_describe(value)}")
+    event_type = data.get("type") if isinstance(data, dict) else None
+    event_class = WIRE_EVENTS.get(event_type) if isinstance(event_type, str) else None
+    if messages.is_constraint_failure(failure) and event_class is not None and value is not messages.MISSING:
+        declared = messages.type_at(messages.type_info(event_class), path)
+        return InvalidEventError(_dotted(path), f"expected {messages.expected(declared, failure)}, got {_describe(value)}")
+    return InvalidEventError(_dotted(path) or "body", failure[:1].lower() + failure[1:])
+
+
+def _dotted(path: tuple[str | int, ...]) -> str:
+    return ".".join(str(key) for key in path)
+
+
+def _undecodable(body: bytes | str, max_depth: int, exc: Exception) -> InvalidEventError:
+    """The precise error for a body that is no strict JSON (line, column, what is wrong)."""
+    try:
+        decode_json(body, max_depth=max_depth)
+    except InvalidEventError as precise:
+        return precise
+    return InvalidEventError("body", f"invalid JSON: {exc}")  # msgspec is the stricter one here
+
+
+# -- strict JSON ------------------------------------------------------------------
 
 #: Brackets outside strings, or a whole string literal (skipped). The closing
 #: quote is optional so an unterminated string ends the scan instead of failing it.
-_STRUCTURE = re.compile(r'([\[{])|([\]}])|"[^"\\]*(?:\\.[^"\\]*)*"?', re.DOTALL)
+_STRUCTURE = r'([\[{])|([\]}])|"[^"\\]*(?:\\.[^"\\]*)*"?'
+_STRUCTURE_TEXT = re.compile(_STRUCTURE, re.DOTALL)
+_STRUCTURE_BYTES = re.compile(_STRUCTURE.encode(), re.DOTALL)
 
 
-def _nesting_exceeds(text: str, max_depth: int) -> bool:
+def _nesting_exceeds(text: str | bytes, max_depth: int) -> bool:
     """True when arrays/objects nest deeper than ``max_depth`` (brackets in strings ignored).
 
     Counting brackets is a C-speed pre-check: a body with at most
@@ -438,11 +410,16 @@ def _nesting_exceeds(text: str, max_depth: int) -> bool:
     ordinary event. Only other bodies are scanned, stopping at the first
     level too deep, so 100000 ``[`` cost microseconds and never recurse.
     """
-    if text.count("[") + text.count("{") <= max_depth:
-        return False
+    if isinstance(text, str):
+        if text.count("[") + text.count("{") <= max_depth:
+            return False
+        groups = (match.lastindex for match in _STRUCTURE_TEXT.finditer(text))
+    else:
+        if text.count(b"[") + text.count(b"{") <= max_depth:
+            return False
+        groups = (match.lastindex for match in _STRUCTURE_BYTES.finditer(text))
     depth = 0
-    for match in _STRUCTURE.finditer(text):
-        group = match.lastindex
+    for group in groups:
         if group == 1:
             depth += 1
             if depth > max_depth:
@@ -473,13 +450,8 @@ def _parse_float(literal: str) -> float:
     return value
 
 
-#: What JSON counts as whitespace (RFC 8259); str.isspace() accepts more.
-_JSON_WHITESPACE = " \t\n\r"
-
-#: One strict decoder for all bodies (``json.loads`` with options would build a new one per call).
-_DECODER = json.JSONDecoder(
-    parse_constant=_reject_constant, parse_int=_parse_int, parse_float=_parse_float
-)
+#: The standard library's decoder, made strict (``json.loads`` with options would build a new one per call).
+_STRICT_JSON = json.JSONDecoder(parse_constant=_reject_constant, parse_int=_parse_int, parse_float=_parse_float)
 
 
 def _to_text(body: Any) -> str:
@@ -496,8 +468,11 @@ def _to_text(body: Any) -> str:
     raise InvalidEventError("body", f"expected bytes or str, got {type(body).__name__}")
 
 
-def decode_json(body: bytes | bytearray | str, *, max_depth: int = 32) -> Any:
-    """Strictly decode one event body or WebSocket message.
+def decode_json(body: bytes | bytearray | memoryview | str, *, max_depth: int = 32) -> Any:
+    """Strictly decode JSON with the standard library, with messages that say where it breaks.
+
+    :func:`load_event` does not need it for a valid body; it explains why a
+    body failed (line and column, the literal that is not JSON).
 
     Stricter than :func:`json.loads`: UTF-8 only (no UTF-16/32 sniffing),
     no ``NaN``/``Infinity`` literals or numbers that overflow to infinity, no
@@ -513,14 +488,7 @@ def decode_json(body: bytes | bytearray | str, *, max_depth: int = 32) -> Any:
     if _nesting_exceeds(text, max_depth):
         raise InvalidEventError("body", f"JSON nested deeper than {max_depth} levels")
     try:
-        if text[0] == "{":
-            # The usual body: an object with nothing around it. raw_decode skips the
-            # two whitespace scans of decode(); anything else after the object takes
-            # the full decode, which applies the same rules and gives its messages.
-            value, end = _DECODER.raw_decode(text)
-            if end == len(text) or not text[end:].strip(_JSON_WHITESPACE):
-                return value
-        return _DECODER.decode(text)
+        return _STRICT_JSON.decode(text)
     except json.JSONDecodeError as exc:
         raise InvalidEventError(
             "body", f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
@@ -531,6 +499,3 @@ def decode_json(body: bytes | bytearray | str, *, max_depth: int = 32) -> Any:
         raise InvalidEventError("body", f"invalid JSON: {exc}") from None
 
 
-def load_event(body: bytes | bytearray | str, *, max_depth: int = 32) -> Event:
-    """Decode and validate one event body: :func:`decode_json` then :func:`parse_event`."""
-    return parse_event(decode_json(body, max_depth=max_depth))

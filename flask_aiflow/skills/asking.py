@@ -31,7 +31,7 @@ from flask_aiflow.decision import TOO_SLOW, SkillFailure
 from flask_aiflow.protocol.actions import Action, InvalidActionError, Speak, action_from_dict
 from flask_aiflow.protocol.events import Event
 from flask_aiflow.skills import pool as skillpool
-from flask_aiflow.skills.candidates import Candidate
+from flask_aiflow.skills.candidates import Candidate, Deferred
 from flask_aiflow.skills.hookspecs import EVENT_HOOKS
 from flask_aiflow.skills.ranking import Proposal
 from flask_aiflow.skills.registry import BoundHook, SkillInfo
@@ -223,6 +223,17 @@ def _proposals(result: Any, skill: SkillInfo, event: Event, settings: Settings) 
                     reprompt=item.reprompt,
                 )
             )
+        elif isinstance(item, Deferred):  # slow work: ranked with its filler, started if it wins
+            filler = item.filler if item.filler is not None else settings.deferred_filler
+            proposals.append(
+                Proposal(
+                    skill.name,
+                    skill.priority if item.priority is None else max(0, item.priority + skill.shift),
+                    _action(filler, event, settings),
+                    item.reason,
+                    deferred=item,
+                )
+            )
         else:
             proposals.append(Proposal(skill.name, skill.priority, _action(item, event, settings)))
     return tuple(proposals)
@@ -242,7 +253,7 @@ def _action(item: Any, event: Event, settings: Settings) -> Action:
             raise _Rejected(
                 "bad_return",
                 f"returned {type(item).__name__}; expected None, a string, an action, "
-                "an action dict, a Candidate or a list of these",
+                "an action dict, a Candidate, a Deferred or a list of these",
             )
     except InvalidActionError as exc:
         raise _Rejected("invalid_action", f"invalid action: {exc}") from None

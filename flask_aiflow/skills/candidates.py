@@ -26,7 +26,7 @@ and above every ``GENERIC`` and ``FALLBACK`` one (see
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -113,3 +113,66 @@ def reprompt(answer: Candidate | Action | str | Mapping[str, Any], *, reason: st
     if isinstance(answer, Candidate):
         return replace(answer, reprompt=True, reason=reason or answer.reason)
     return Candidate(answer, reason=reason, reprompt=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Deferred:
+    """Slow work a skill hands to the core, and what the caller hears meanwhile.
+
+    Returned from an event hook like a :class:`Candidate`; it ranks like one
+    (at ``priority``). Only a winning ``Deferred`` has its work started::
+
+        @hookimpl
+        def aiflow_user_speak(event, call):
+            return Deferred(
+                work=lambda: crm.lookup(call.session.from_phone_number),
+                filler="One moment, let me check that.",
+            )
+
+    :param work: called without arguments in a bounded pool of worker threads
+        (in a copy of the hook's context, so ``current_app`` works). It
+        returns what a hook may return: a string, an action, a
+        :class:`Candidate` (its ``then`` follow after it), a list of these
+        (said one after another) or None. A generator (or any iterator) is a
+        stream: each item is said after the previous one, the first as soon
+        as it is ready; when a newer caller turn makes it stale it is closed.
+    :param filler: said at once, while the work runs (a string, an action or
+        its dict). None: wait for the work up to the rest of the event
+        budget, and say ``AIFLOW_DEFERRED_FILLER`` only if it is not done by
+        then.
+    :param deadline: seconds the work may take for its answer (for a stream:
+        for each item); past it the caller gets ``on_failure``. None:
+        ``AIFLOW_DEFERRED_DEADLINE``.
+    :param priority: as :class:`Candidate`; also the rank of its answers.
+    :param reason: a short note for the decision record ("crm lookup").
+    :param interrupt: over WebSocket, push the first answer at once and cut
+        the filler short (a ``barge_in`` first); False: after the filler ends.
+    :param still_relevant: decides, when the caller speaks while the work is
+        pending, whether its answer is still wanted: ``(event, call) -> bool``.
+        None (the default): a newer caller turn drops it. Only asked in the
+        process running the work; elsewhere the default applies.
+    :param on_failure: said (or done: a transfer) when the work raises, says
+        nothing, or misses its deadline. None: ``AIFLOW_DEFERRED_APOLOGY``.
+    """
+
+    work: Callable[[], Any]
+    filler: Action | str | Mapping[str, Any] | None = None
+    deadline: float | None = None
+    priority: int | None = None
+    reason: str = ""
+    interrupt: bool = False
+    still_relevant: Callable[[Any, Any], bool] | None = None
+    on_failure: Action | str | Mapping[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        if not callable(self.work):
+            raise ValueError(f"work must be callable, got {self.work!r}")
+        if self.priority is not None:
+            check_priority(self.priority)
+        deadline = self.deadline
+        if deadline is not None and (
+            isinstance(deadline, bool) or not isinstance(deadline, int | float) or not 0 < deadline < float("inf")
+        ):
+            raise ValueError(f"deadline must be a positive number of seconds or None, got {deadline!r}")
+        if self.still_relevant is not None and not callable(self.still_relevant):
+            raise ValueError(f"still_relevant must be callable or None, got {self.still_relevant!r}")

@@ -1,35 +1,37 @@
-"""Helpers for skills that read one configuration mapping at start-up.
+"""Building blocks for a skill's configuration: key paths, checks, and actions from settings.
 
-A skill validates its ``AIFLOW_<NAME>`` mapping in ``aiflow_startup`` and
-raises :class:`~flask_aiflow.SkillConfigError` naming the exact place of a
-mistake, e.g. ``AIFLOW_GREETING["lines"]["+4930123"]["text"]: expected a
-non-empty string, got 5 (number)``. :class:`KeyPath` builds those names;
-the ``expect_*`` functions check plain values; :func:`speak_from_config`
-turns a speak setting (a string, or a mapping with ``text`` or ``ssml``,
-``tts``, ``barge_in``, ``user_input_timeout_seconds``) into a validated
-:class:`~flask_aiflow.protocol.actions.Speak` using the core's own checks, so a
-skill's configuration accepts exactly what the protocol accepts.
+A skill declares its ``AIFLOW_<NAME>`` mapping as a model (msgspec structs,
+see :mod:`flask_aiflow.skills.models` and :class:`flask_aiflow.skills.declare.Skill`);
+this module turns the parts every voice skill shares into validated actions,
+with the core's own checks, so a skill's configuration accepts exactly what
+the protocol accepts. Every error is a :class:`~flask_aiflow.SkillConfigError`
+naming the exact place of the mistake, e.g.
+``AIFLOW_GREETING["lines"]["+4930123"]["text"]: expected a non-empty string, got 5 (number)``;
+:class:`KeyPath` builds those names.
 
-For skills that route calls (menu, timeout escalation), :class:`Voice`
-carries speech defaults down a configuration tree,
-:func:`transfer_from_config` and :func:`audio_from_config` read a transfer
-target and a clip, and :func:`outcome_from_config` reads "what happens
-next" (say, play, transfer, hang up) into an :class:`Outcome` that proposes
-itself with its follow-ups (a farewell, then the hang-up).
+- :func:`build_speak`, :func:`build_transfer`, :func:`build_clip` and
+  :func:`build_outcome` read the shared models (:class:`SpeakConfig`,
+  :class:`TransferConfig`, :class:`ClipConfig`, :class:`OutcomeKeys`);
+- :class:`Voice` carries speech defaults (``tts``, ``barge_in``, the input
+  timeout) down a configuration tree, a menu and its sub-menus;
+- :class:`Outcome` is "what happens next" (say, play, transfer, hang up),
+  which proposes itself with its follow-ups (a farewell, then the hang-up);
+- ``speak_from_config``, ``transfer_from_config``, ``audio_from_config`` and
+  ``outcome_from_config`` do the same from a plain value, for skills that
+  read a mapping by hand; the ``expect_*`` functions check plain values.
 
-:class:`AppSettings` keeps a skill's parsed configuration once per app, so
-hooks read it back without parsing it again.
+:class:`AppSettings` keeps a parsed value once per app (the declarative
+helper uses it).
 """
 
 from __future__ import annotations
 
-import difflib
 import json
 import math
 import os
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, Union
 
 from flask import current_app
 
@@ -41,7 +43,6 @@ from flask_aiflow.protocol.actions import (
     InvalidActionError,
     Speak,
     Transfer,
-    _check_e164,
     barge_in_from_dict,
     hangup,
     speak,
@@ -49,7 +50,21 @@ from flask_aiflow.protocol.actions import (
     tts_from_dict,
 )
 from flask_aiflow.skills.candidates import Candidate, check_priority
-from flask_aiflow.protocol.events import _describe
+from flask_aiflow.skills.models import (
+    UNSET,
+    ClipConfig,
+    ConfigModel,
+    NonEmptyStr,
+    PhoneNumber,
+    SpeakConfig,
+    SpeakSetting,
+    SpeechConfig,
+    TransferConfig,
+    UnsetType,
+    _suggest,
+    convert,
+    describe,
+)
 from flask_aiflow.skills.registry import SkillConfigError
 
 if TYPE_CHECKING:
@@ -57,13 +72,20 @@ if TYPE_CHECKING:
 
 __all__ = [
     "OUTCOMES",
-    "AppSettings",
     "SPEAK_KEYS",
+    "AnnouncedTransfer",
+    "AppSettings",
+    "EndingKeys",
     "KeyPath",
     "Outcome",
+    "OutcomeKeys",
     "Voice",
     "audio_from_config",
     "barge_in_option",
+    "build_clip",
+    "build_outcome",
+    "build_speak",
+    "build_transfer",
     "expect_bool",
     "expect_int",
     "expect_mapping",
@@ -115,11 +137,7 @@ class KeyPath:
         return path.error(exc.reason)
 
 
-def _suggest(key: str, allowed: Collection[str]) -> str:
-    close = difflib.get_close_matches(key, list(allowed), n=1, cutoff=0.6)
-    if close:
-        return f" (did you mean {close[0]!r}?)"
-    return f" (allowed: {', '.join(allowed)})"
+# -- plain values ------------------------------------------------------------------
 
 
 def expect_mapping(
@@ -131,10 +149,10 @@ def expect_mapping(
 ) -> Mapping[str, Any]:
     """A mapping with string keys, only ``allowed`` ones (if given), all ``required`` ones."""
     if not isinstance(value, Mapping):
-        raise path.error(f"expected a mapping, got {_describe(value)}")
+        raise path.error(f"expected a mapping, got {describe(value)}")
     for key in value:
         if not isinstance(key, str):
-            raise path.error(f"keys must be strings, got {_describe(key)}")
+            raise path.error(f"keys must be strings, got {describe(key)}")
         if allowed is not None and key not in allowed:
             raise (path / key).error("unknown key" + _suggest(key, allowed))
     for key in required:
@@ -146,16 +164,16 @@ def expect_mapping(
 def expect_str(value: Any, path: KeyPath) -> str:
     """A string with more than whitespace in it."""
     if not isinstance(value, str):
-        raise path.error(f"expected a string, got {_describe(value)}")
+        raise path.error(f"expected a string, got {describe(value)}")
     if not value.strip():
-        raise path.error(f"expected a non-empty string, got {_describe(value)}")
+        raise path.error(f"expected a non-empty string, got {describe(value)}")
     return value
 
 
 def expect_str_list(value: Any, path: KeyPath, *, allow_empty: bool = False) -> tuple[str, ...]:
     """A list (or tuple) of non-empty strings; a lone string is refused, not split."""
     if isinstance(value, str) or not isinstance(value, Sequence):
-        raise path.error(f"expected a list of strings, got {_describe(value)}")
+        raise path.error(f"expected a list of strings, got {describe(value)}")
     if not value and not allow_empty:
         raise path.error("expected at least one entry, got an empty list")
     return tuple(expect_str(item, path / index) for index, item in enumerate(value))
@@ -163,7 +181,7 @@ def expect_str_list(value: Any, path: KeyPath, *, allow_empty: bool = False) -> 
 
 def expect_bool(value: Any, path: KeyPath) -> bool:
     if value is not True and value is not False:
-        raise path.error(f"expected true or false, got {_describe(value)}")
+        raise path.error(f"expected true or false, got {describe(value)}")
     return value
 
 
@@ -176,24 +194,20 @@ def expect_number(value: Any, path: KeyPath, *, minimum: float = 0, inclusive: b
         or (value < minimum if inclusive else value <= minimum)
     ):
         relation = ">=" if inclusive else ">"
-        raise path.error(f"expected a number {relation} {minimum:g}, got {_describe(value)}")
+        raise path.error(f"expected a number {relation} {minimum:g}, got {describe(value)}")
     return value
 
 
 def expect_int(value: Any, path: KeyPath, *, minimum: int = 0) -> int:
     """An integer (not a bool) of at least ``minimum``."""
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise path.error(f"expected an integer >= {minimum}, got {_describe(value)}")
+        raise path.error(f"expected an integer >= {minimum}, got {describe(value)}")
     return value
 
 
 def expect_phone_number(value: Any, path: KeyPath) -> str:
-    """A phone number in E.164 format (``+4930123456``), checked as the core checks transfers."""
-    try:
-        _check_e164(value, "number")
-    except InvalidActionError as exc:
-        raise path.error(exc.reason) from None
-    return value  # type: ignore[no-any-return]
+    """A phone number in E.164 format (``+4930123456``)."""
+    return convert(value, PhoneNumber, path)
 
 
 def expect_priority(value: Any, path: KeyPath) -> int:
@@ -233,6 +247,50 @@ def _strip_prefix(exc: InvalidActionError, prefix: str) -> InvalidActionError:
     return InvalidActionError(field, exc.reason)
 
 
+def _without(value: Any, path: KeyPath, keys: Collection[str]) -> Any:
+    """``value`` without the keys a caller reads itself (when it is a mapping)."""
+    if not keys or not isinstance(value, Mapping):
+        return value
+    expect_mapping(value, path)
+    return {key: item for key, item in value.items() if key not in keys}
+
+
+# -- speech ------------------------------------------------------------------------
+
+
+def build_speak(
+    setting: str | SpeechConfig,
+    path: KeyPath,
+    *,
+    tts: TTS | None = None,
+    barge_in: BargeInConfig | None = None,
+    user_input_timeout_seconds: float | None = None,
+) -> Speak:
+    """The :class:`Speak` a speak setting describes; the keywords are defaults it may override."""
+    if isinstance(setting, str):
+        setting = SpeakConfig(text=setting)
+    if setting.text is UNSET and setting.ssml is UNSET:
+        raise path.error('needs "text" or "ssml"')
+    if setting.text is not UNSET and setting.ssml is not UNSET:
+        raise (path / "ssml").error('not allowed together with "text"; give exactly one of them')
+    if setting.tts is not UNSET:
+        tts = tts_option(setting.tts, path / "tts")
+    if setting.barge_in is not UNSET:
+        barge_in = barge_in_option(setting.barge_in, path / "barge_in")
+    if isinstance(setting, SpeakConfig) and setting.user_input_timeout_seconds is not UNSET:
+        user_input_timeout_seconds = setting.user_input_timeout_seconds
+    try:
+        return speak(
+            None if setting.text is UNSET else setting.text,
+            ssml=None if setting.ssml is UNSET else setting.ssml,
+            tts=tts,
+            barge_in=barge_in,
+            user_input_timeout_seconds=user_input_timeout_seconds,
+        )
+    except InvalidActionError as exc:
+        raise path.action_error(exc) from None
+
+
 def speak_from_config(
     value: Any,
     path: KeyPath,
@@ -242,40 +300,14 @@ def speak_from_config(
     user_input_timeout_seconds: float | None = None,
     extra_keys: Collection[str] = (),
 ) -> Speak:
-    """Build the :class:`Speak` a speak setting describes.
+    """:func:`build_speak` from a plain value: a string (the text) or a mapping of :data:`SPEAK_KEYS`.
 
-    ``value`` is a string (the text) or a mapping with exactly one of
-    ``text``/``ssml`` and optionally ``tts``, ``barge_in`` and
-    ``user_input_timeout_seconds``; the keyword arguments are the defaults
-    for the settings the mapping leaves out. ``extra_keys`` are further keys
-    the caller reads itself (they are allowed, not interpreted here).
+    ``extra_keys`` are further keys the caller reads itself (allowed, not interpreted here).
     """
-    if isinstance(value, str):
-        value = {"text": value}
-    data = expect_mapping(value, path, allowed=(*SPEAK_KEYS, *extra_keys))
-    if "text" not in data and "ssml" not in data:
-        raise path.error('needs "text" or "ssml"')
-    if "text" in data and "ssml" in data:
-        raise (path / "ssml").error('not allowed together with "text"; give exactly one of them')
-    if "tts" in data:
-        tts = tts_option(data["tts"], path / "tts")
-    if "barge_in" in data:
-        barge_in = barge_in_option(data["barge_in"], path / "barge_in")
-    if "user_input_timeout_seconds" in data:
-        user_input_timeout_seconds = data["user_input_timeout_seconds"]
-    try:
-        return speak(
-            data.get("text"),
-            ssml=data.get("ssml"),
-            tts=tts,
-            barge_in=barge_in,
-            user_input_timeout_seconds=user_input_timeout_seconds,
-        )
-    except InvalidActionError as exc:
-        raise path.action_error(exc) from None
-
-
-# -- speech defaults, transfers, clips and outcomes ------------------------------
+    setting: str | SpeakConfig = convert(_without(value, path, extra_keys), SpeakSetting, path)
+    return build_speak(
+        setting, path, tts=tts, barge_in=barge_in, user_input_timeout_seconds=user_input_timeout_seconds
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,7 +315,7 @@ class Voice:
     """Speech defaults handed down a configuration tree (a menu and its sub-menus).
 
     Each level may override them with its own ``tts``, ``barge_in`` and
-    ``user_input_timeout_seconds`` keys (see :meth:`updated`).
+    ``user_input_timeout_seconds`` (see :meth:`updated`).
     """
 
     tts: TTS | None = None
@@ -298,20 +330,30 @@ class Voice:
             return cls()
         return cls(state.settings.default_tts, state.settings.default_barge_in)
 
-    def updated(self, config: Mapping[str, Any], path: KeyPath) -> Voice:
-        """These defaults, overridden by the voice keys ``config`` sets (None keeps the default)."""
+    def updated(self, config: Mapping[str, Any] | ConfigModel, path: KeyPath) -> Voice:
+        """These defaults, overridden by the voice keys ``config`` sets (None keeps the default).
+
+        ``config`` is a model with those fields (:class:`~flask_aiflow.skills.models.VoiceKeys`)
+        or a plain mapping.
+        """
+        if isinstance(config, Mapping):
+            get: Callable[[str], Any] = config.get
+        else:
+            get = lambda key: None if (value := getattr(config, key, None)) is UNSET else value  # noqa: E731
         tts, barge_in, timeout = self.tts, self.barge_in, self.user_input_timeout_seconds
-        if config.get("tts") is not None:
-            tts = tts_option(config["tts"], path / "tts")
-        if config.get("barge_in") is not None:
-            barge_in = barge_in_option(config["barge_in"], path / "barge_in")
-        if config.get("user_input_timeout_seconds") is not None:
-            timeout = expect_number(config["user_input_timeout_seconds"], path / "user_input_timeout_seconds")
+        if get("tts") is not None:
+            tts = tts_option(get("tts"), path / "tts")
+        if get("barge_in") is not None:
+            barge_in = barge_in_option(get("barge_in"), path / "barge_in")
+        if get("user_input_timeout_seconds") is not None:
+            timeout = expect_number(get("user_input_timeout_seconds"), path / "user_input_timeout_seconds")
         return Voice(tts, barge_in, timeout)
 
     def speak(self, value: Any, path: KeyPath) -> Speak:
-        """A speak setting (see :func:`speak_from_config`) with these defaults."""
-        return speak_from_config(
+        """A speak setting (a string, :class:`SpeakConfig` or mapping) with these defaults."""
+        if not isinstance(value, str | SpeechConfig):
+            value = convert(value, SpeakSetting, path)
+        return build_speak(
             value,
             path,
             tts=self.tts,
@@ -325,47 +367,69 @@ class Voice:
         return Voice(self.tts, self.barge_in)
 
 
-def transfer_from_config(value: Any, path: KeyPath, *, extra_keys: Collection[str] = ()) -> Transfer:
-    """A transfer from ``{"target", "caller_id_name", "caller_id_number"}``.
+# -- transfers and clips -----------------------------------------------------------
 
-    ``caller_id_number`` defaults to ``target``, as in the reference's example.
+
+def build_transfer(setting: TransferConfig, path: KeyPath, *, default_name: str | None = None) -> Transfer:
+    """A transfer to ``setting.target``.
+
+    ``caller_id_number`` defaults to the target, as in the reference's
+    example; ``caller_id_name`` defaults to ``default_name`` (a menu option's
+    name) and is required without one.
+    """
+    name = setting.caller_id_name if setting.caller_id_name is not UNSET else default_name
+    if name is None:
+        raise (path / "caller_id_name").error("missing")
+    number = setting.caller_id_number if setting.caller_id_number is not UNSET else setting.target
+    try:
+        return transfer(setting.target, caller_id_name=name, caller_id_number=number)
+    except InvalidActionError as exc:
+        raise path.action_error(exc) from None
+
+
+def transfer_from_config(
+    value: Any, path: KeyPath, *, extra_keys: Collection[str] = (), default_name: str | None = None
+) -> Transfer:
+    """:func:`build_transfer` from a plain ``{"target", "caller_id_name", "caller_id_number"}``.
+
     ``extra_keys`` are further keys the caller reads itself.
     """
-    data = expect_mapping(
-        value,
-        path,
-        allowed=("target", "caller_id_name", "caller_id_number", *extra_keys),
-        required=("target", "caller_id_name"),
-    )
-    target = expect_phone_number(data["target"], path / "target")
-    number = expect_phone_number(data.get("caller_id_number", target), path / "caller_id_number")
-    name = expect_str(data["caller_id_name"], path / "caller_id_name")
-    return transfer(target, caller_id_name=name, caller_id_number=number)
+    setting: TransferConfig = convert(_without(value, path, extra_keys), TransferConfig, path)
+    return build_transfer(setting, path, default_name=default_name)
 
 
-def audio_from_config(value: Any, path: KeyPath, *, root: str | os.PathLike[str] = ".") -> Audio:
-    """A clip from a WAV file path, or ``{"file" | "base64", "barge_in"}``.
+def build_clip(setting: str | ClipConfig, path: KeyPath, *, root: str | os.PathLike[str] = ".") -> Audio:
+    """A clip from a WAV file path (relative to ``root``, the app's ``root_path``) or base64.
 
-    A relative file path is taken from ``root`` (the app's ``root_path``).
     The clip is checked now (16 kHz mono 16-bit PCM WAV) and encoded once.
     """
-    if isinstance(value, str):
-        value = {"file": value}
-    data = expect_mapping(value, path, allowed=("file", "base64", "barge_in"))
-    if ("file" in data) == ("base64" in data):
+    if isinstance(setting, str):
+        setting = ClipConfig(file=setting)
+    if (setting.file is UNSET) == (setting.base64 is UNSET):
         raise path.error('needs exactly one of "file" or "base64"')
-    barge_in = barge_in_option(data.get("barge_in"), path / "barge_in")
-    if "file" in data:
-        file_path = os.path.join(root, expect_str(data["file"], path / "file"))
+    barge_in = barge_in_option(setting.barge_in, path / "barge_in")
+    if setting.file is not UNSET:
         try:
-            return Audio.from_file(file_path, barge_in=barge_in)
+            return Audio.from_file(os.path.join(root, setting.file), barge_in=barge_in)
         except InvalidActionError as exc:
             raise (path / "file").error(exc.reason) from None
+    assert setting.base64 is not UNSET
     try:
-        return Audio.from_base64(expect_str(data["base64"], path / "base64"), barge_in=barge_in)
+        return Audio.from_base64(setting.base64, barge_in=barge_in)
     except InvalidActionError as exc:
         raise (path / "base64").error(exc.reason) from None
 
+
+#: A clip setting: a file path, or a mapping.
+ClipSetting = Union[NonEmptyStr, ClipConfig]  # noqa: UP007 - a runtime alias msgspec reads
+
+
+def audio_from_config(value: Any, path: KeyPath, *, root: str | os.PathLike[str] = ".") -> Audio:
+    """:func:`build_clip` from a plain value: a WAV file path, or ``{"file" | "base64", "barge_in"}``."""
+    return build_clip(convert(value, ClipSetting, path), path, root=root)
+
+
+# -- outcomes ----------------------------------------------------------------------
 
 SAY = "say"
 AUDIO = "audio"
@@ -373,6 +437,33 @@ TRANSFER = "transfer"
 HANGUP = "hangup"
 #: The kinds of :class:`Outcome`, as configuration keys.
 OUTCOMES = (SAY, AUDIO, TRANSFER, HANGUP)
+
+
+class AnnouncedTransfer(TransferConfig):
+    """A transfer target with what to say before it (``announce``)."""
+
+    announce: SpeakSetting | None = None
+
+
+#: ``hangup``: true, or a farewell spoken before hanging up.
+HangupSetting = Union[bool, str, SpeakConfig]  # noqa: UP007 - a runtime alias msgspec reads
+
+
+class EndingKeys(ConfigModel):
+    """An outcome that ends the call (an escalation): ``transfer`` or ``hangup``."""
+
+    transfer: AnnouncedTransfer | UnsetType = UNSET
+    hangup: HangupSetting | UnsetType = UNSET
+
+
+class OutcomeKeys(EndingKeys):
+    """An outcome: exactly one of ``say``, ``audio``, ``transfer``, ``hangup``.
+
+    A model with further keys (a menu option's ``name``) extends it.
+    """
+
+    say: SpeakSetting | UnsetType = UNSET
+    audio: ClipSetting | UnsetType = UNSET
 
 
 @dataclass(frozen=True, slots=True)
@@ -397,6 +488,48 @@ class Outcome:
         return Candidate(self.action, priority=priority, reason=reason, then=(*self.then, *then))
 
 
+def build_outcome(
+    setting: EndingKeys,
+    path: KeyPath,
+    *,
+    kinds: Collection[str] = OUTCOMES,
+    voice: Voice = Voice(),
+    root: str | os.PathLike[str] = ".",
+    default_name: str | None = None,
+) -> Outcome:
+    """The :class:`Outcome` of the one kind ``setting`` sets.
+
+    - ``say``: speak it; ``audio``: play the clip;
+    - ``transfer``: transfer, after speaking ``announce`` if given
+      (``default_name`` is the caller ID name when none is set);
+    - ``hangup``: true, or a farewell to speak before hanging up.
+
+    Speech before a transfer or hang-up sets no input timeout.
+    """
+    present = [kind for kind in kinds if getattr(setting, kind, UNSET) is not UNSET]
+    if len(present) != 1:
+        expected = " or ".join(f'"{kind}"' for kind in kinds)
+        found = f" (found {', '.join(present)})" if present else ""
+        raise path.error(f"needs exactly one of {expected}{found}")
+    kind = present[0]
+    here = path / kind
+    value = getattr(setting, kind)
+    if kind == SAY:
+        return Outcome(SAY, voice.speak(value, here))
+    if kind == AUDIO:
+        return Outcome(AUDIO, build_clip(value, here, root=root))
+    if kind == TRANSFER:
+        target = build_transfer(value, here, default_name=default_name)
+        if value.announce is None:
+            return Outcome(TRANSFER, target)
+        return Outcome(TRANSFER, voice.last_words.speak(value.announce, here / "announce"), (target,))
+    if value is True:
+        return Outcome(HANGUP, hangup())
+    if value is False:
+        raise here.error(f"expected true or a farewell to speak before hanging up, got {describe(value)}")
+    return Outcome(HANGUP, voice.last_words.speak(value, here), (hangup(),))
+
+
 def outcome_from_config(
     value: Any,
     path: KeyPath,
@@ -406,40 +539,13 @@ def outcome_from_config(
     root: str | os.PathLike[str] = ".",
     extra_keys: Collection[str] = (),
 ) -> Outcome:
-    """An :class:`Outcome` from a mapping with exactly one of ``kinds`` as a key.
+    """:func:`build_outcome` from a plain mapping with exactly one of ``kinds`` as a key.
 
-    - ``{"say": <speak setting>}``: speak it;
-    - ``{"audio": <clip>}``: play it (see :func:`audio_from_config`);
-    - ``{"transfer": {"target", "caller_id_name", "caller_id_number"?, "announce"?}}``:
-      transfer, after speaking ``announce`` if given;
-    - ``{"hangup": true | <speak setting>}``: hang up, after the farewell if given.
-
-    Speech before a transfer or hang-up sets no input timeout. ``extra_keys``
-    are further keys the caller reads from the same mapping.
+    ``extra_keys`` are further keys the caller reads from the same mapping.
     """
     data = expect_mapping(value, path, allowed=(*kinds, *extra_keys))
-    present = [kind for kind in kinds if kind in data]
-    if len(present) != 1:
-        expected = " or ".join(f'"{kind}"' for kind in kinds)
-        found = f" (found {', '.join(present)})" if present else ""
-        raise path.error(f"needs exactly one of {expected}{found}")
-    kind = present[0]
-    here = path / kind
-    setting = data[kind]
-    if kind == SAY:
-        return Outcome(SAY, voice.speak(setting, here))
-    if kind == AUDIO:
-        return Outcome(AUDIO, audio_from_config(setting, here, root=root))
-    if kind == TRANSFER:
-        target = transfer_from_config(setting, here, extra_keys=("announce",))
-        if setting.get("announce") is None:
-            return Outcome(TRANSFER, target)
-        return Outcome(TRANSFER, voice.last_words.speak(setting["announce"], here / "announce"), (target,))
-    if setting is True:
-        return Outcome(HANGUP, hangup())
-    if setting is False or setting is None:
-        raise here.error(f"expected true or a farewell to speak before hanging up, got {_describe(setting)}")
-    return Outcome(HANGUP, voice.last_words.speak(setting, here), (hangup(),))
+    setting: OutcomeKeys = convert({kind: data[kind] for kind in kinds if kind in data}, OutcomeKeys, path)
+    return build_outcome(setting, path, kinds=kinds, voice=voice, root=root)
 
 
 # -- the parsed configuration, once per app ---------------------------------------

@@ -26,6 +26,9 @@ and may return, for the dispatcher to rank:
   at the skill's priority;
 - a :class:`~flask_aiflow.skills.candidates.Candidate`: an action with an explicit
   priority and a reason;
+- a :class:`~flask_aiflow.skills.candidates.Deferred`: slow work for the core's
+  pool, with what the caller hears meanwhile (ranked with its filler; the
+  answer follows, see :mod:`flask_aiflow.calls.deferred`);
 - a list or tuple of the above: several proposals.
 
 The highest priority wins (see :mod:`flask_aiflow.skills.candidates` for the bands);

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from flask_aiflow.decision import (
     FLOOR_MATCH,
@@ -66,6 +67,9 @@ class Proposal:
     reprompt: bool = False
     #: a follow-up of an earlier winner, due now
     followup: bool = False
+    #: slow work: the skill's ``Deferred`` (the action is its filler), or the
+    #: mark of an answer of earlier work (see :mod:`flask_aiflow.calls.deferred`)
+    deferred: Any = None
 
 
 @dataclass(slots=True)
@@ -125,6 +129,7 @@ def _record(
         followup=proposal.followup,
         reprompt=proposal.reprompt,
         floor=floor,
+        deferred=proposal.deferred,
     )
 
 

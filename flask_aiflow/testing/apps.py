@@ -17,14 +17,20 @@ TEST_SECRET = "aiflow-test-secret"
 _counter = itertools.count()
 
 
-def make_test_app(*skills: Any, **config: Any) -> Flask:
+def make_test_app(*skills: Any, aiflow: AiFlow | None = None, **config: Any) -> Flask:
     """A Flask app in testing mode with flask-aiflow and only ``skills``.
 
     A skill given as an object or module is registered directly; one given
     as a string is the name of an *installed* skill, loaded through its
     ``flask_aiflow.skills`` entry point as in production (so a test can
     prove that a package's skill is discovered). No other installed skill
-    is enabled. ``config`` sets any Flask or ``AIFLOW_*`` key.
+    is enabled. ``aiflow`` sets the app up with that extension object
+    (built with its own skills or store) instead of a new one with the
+    ``skills`` objects. ``config`` sets any Flask or ``AIFLOW_*`` key.
+
+    A test app does not end calls whose WebSocket closed without
+    ``session_end`` (``AIFLOW_DISCONNECT_GRACE`` is None unless given), so
+    that a call one test leaves open never ends during a later one.
 
     :raises LookupError: a named skill is not installed.
     :raises SkillError: a named skill is installed but failed to load or start.
@@ -32,11 +38,20 @@ def make_test_app(*skills: Any, **config: Any) -> Flask:
     names = [skill for skill in skills if isinstance(skill, str)]
     objects = [skill for skill in skills if not isinstance(skill, str)]
     app = Flask(f"aiflow_test_app_{next(_counter)}")
-    app.config.update(TESTING=True, AIFLOW_SHARED_SECRET=TEST_SECRET, AIFLOW_LOAD_ENTRY_POINTS=bool(names))
+    app.config.update(
+        TESTING=True,
+        AIFLOW_SHARED_SECRET=TEST_SECRET,
+        AIFLOW_LOAD_ENTRY_POINTS=bool(names),
+        AIFLOW_DISCONNECT_GRACE=None,
+    )
     if names:
         app.config["AIFLOW_SKILLS"] = names
     app.config.update(config)
-    AiFlow(app, skills=objects)
+    if aiflow is None:
+        aiflow = AiFlow(skills=objects)
+    elif objects:
+        raise TypeError("make_test_app(aiflow=...) takes skills only by name; give the objects to AiFlow(skills=...)")
+    aiflow.init_app(app)
     registry = get_state(app).registry
     for name in names:
         info = registry.get(name)

@@ -5,10 +5,16 @@ takes to say something, and whether an utterance made while the assistant
 is still speaking interrupts it (``barged_in``) or is dropped.
 
 From the reference: barge-in strategy ``none`` lets nothing interrupt;
-``manual`` lets only the app's ``barge_in`` action interrupt;
-``minimum_characters`` (the default) interrupts once the caller said at
-least ``minimum_characters`` (default 3) and ``allow_after_ms`` (default 0)
-of the prompt have played.
+``manual`` means "barge-in via API only (no automatic detection)", for
+"custom interruption logic": the caller's words still reach the app (as
+``user_speak`` with ``barged_in: true``), the prompt plays on, and only the
+app's ``barge_in`` action interrupts it; ``minimum_characters`` (the
+default) interrupts when the caller's speech *exceeds* ``minimum_characters``
+(default 3) once ``allow_after_ms`` (default 0) of the prompt have played.
+
+How characters are counted (the reference does not say): the recognised
+text's characters without any whitespace, so "no" is 2 and "a b c" is 3;
+punctuation counts.
 """
 
 from __future__ import annotations
@@ -59,34 +65,48 @@ def speech_duration_ms(action: Speak | Audio) -> int:
 
 @dataclass(frozen=True, slots=True)
 class BargeInVerdict:
-    """Whether an utterance during playback reaches the app, and why."""
+    """Whether an utterance during playback reaches the app, whether it stops the prompt, and why.
+
+    :param delivered: the app gets it as ``user_speak`` with ``barged_in: true``.
+    :param interrupts: the prompt stops (it gets no ``assistant_speech_ended``);
+        False under ``manual``, where only the app's ``barge_in`` action stops it.
+    """
 
     delivered: bool
     reason: str
+    interrupts: bool = False
+
+
+def barge_in_characters(text: str) -> int:
+    """The characters of ``text`` that count towards ``minimum_characters``: all but whitespace."""
+    return sum(1 for char in text if not char.isspace())
 
 
 def barge_in_verdict(config: BargeInConfig | None, text: str, after_ms: int) -> BargeInVerdict:
     """Decide an utterance made ``after_ms`` into a prompt with barge-in ``config``.
 
     ``config`` None means the service's default (``minimum_characters``, 3
-    characters, from 0 ms). Characters are counted on the recognised text
-    without surrounding whitespace.
+    characters, from 0 ms). Characters are counted by
+    :func:`barge_in_characters` (whitespace does not count), and the count
+    must exceed the minimum, as the reference words it.
     """
     config = config or BargeInConfig()
     if config.strategy == "none":
         return BargeInVerdict(False, "barge-in strategy 'none': the prompt plays to the end and the utterance is dropped")
     if config.strategy == "manual":
         return BargeInVerdict(
-            False,
-            "barge-in strategy 'manual': only the app's barge_in action interrupts; the utterance is dropped",
+            True,
+            "barge-in strategy 'manual': the utterance reaches the app (barged_in) and the prompt plays on; "
+            "only the app's barge_in action interrupts it",
         )
     minimum = config.minimum_characters or DEFAULT_MINIMUM_CHARACTERS
     allow_after = config.allow_after_ms if config.allow_after_ms is not None else DEFAULT_ALLOW_AFTER_MS
-    length = len(text.strip())
-    if length < minimum:
+    length = barge_in_characters(text)
+    if length <= minimum:
         return BargeInVerdict(
             False,
-            f"barge-in needs at least {minimum} characters, the caller said {length}; the utterance is dropped",
+            f"barge-in needs more than {minimum} characters (whitespace not counted), the caller said {length}; "
+            "the utterance is dropped",
         )
     if after_ms < allow_after:
         return BargeInVerdict(
@@ -95,5 +115,5 @@ def barge_in_verdict(config: BargeInConfig | None, text: str, after_ms: int) -> 
             "the utterance is dropped",
         )
     return BargeInVerdict(
-        True, f"barge-in accepted: {length} >= {minimum} characters after {after_ms} >= {allow_after} ms"
+        True, f"barge-in accepted: {length} > {minimum} characters after {after_ms} >= {allow_after} ms", interrupts=True
     )

@@ -41,12 +41,14 @@ TOKEN_HEADER = "X-API-TOKEN"
 class Reply:
     """The app's answer to one event.
 
-    :param body: the action's wire form, or None when the app answered nothing.
+    :param bodies: the wire form of every action the app sent while handling
+        the event, in order: none or one over a webhook; over a WebSocket
+        also the actions a skill pushed with ``send()`` meanwhile.
     :param status: the HTTP status for webhooks, None over WebSocket.
     :param decision: the decision record, when the channel can see it.
     """
 
-    body: dict[str, Any] | None
+    bodies: tuple[dict[str, Any], ...] = ()
     status: int | None = None
     decision: Decision | None = None
 
@@ -60,6 +62,15 @@ class Channel(Protocol):
     def send(self, event: dict[str, Any]) -> Reply: ...
 
     def close(self) -> None: ...
+
+
+def receive_push(channel: Channel, timeout: float) -> dict[str, Any] | None:
+    """An action the app pushed into the call on its own (WebSocket only), or None after ``timeout``."""
+    receive = getattr(channel, "pushed", None)
+    if receive is None:
+        raise TransportError("only a WebSocket call can receive pushed actions; use transport='websocket'")
+    body: dict[str, Any] | None = receive(timeout)
+    return body
 
 
 # -- in process ------------------------------------------------------------------
@@ -200,7 +211,15 @@ class InProcessWebSocket:
         replies = []
         while not self.pipe.outbox.empty():
             replies.append(self.pipe.outbox.get())
-        return Reply(_one_ws_reply(replies, event["type"]), None, _last(decisions, event["type"]))
+        return Reply(_ws_replies(replies, event["type"]), None, _last(decisions, event["type"]))
+
+    def pushed(self, timeout: float) -> dict[str, Any] | None:
+        """The next action the app sent without an event to answer (``send``, slow work)."""
+        try:
+            message = self.pipe.outbox.get(timeout=timeout)
+        except queue.Empty:
+            return None
+        return _ws_replies([message], "nothing (a pushed action)")[0]
 
     def close(self) -> None:
         if self.thread.is_alive():
@@ -244,18 +263,29 @@ class RemoteWebSocket:
 
     The protocol has no "no action" message, so after each event the
     channel waits ``quiet_seconds`` for an answer before concluding there is
-    none. An answer that arrives later is reported on the next event as a
-    :class:`ProtocolViolation` (raise ``quiet_seconds`` if the app is slow).
+    none, and after each message ``settle_seconds`` for another one (a
+    skill may push actions with ``send()`` before the answer). A message
+    that arrives later is reported on the next event as a
+    :class:`ProtocolViolation` (raise ``quiet_seconds`` or
+    ``settle_seconds`` if the app is slow).
     """
 
     decisions_available = False
 
-    def __init__(self, url: str, secret: str | None, quiet_seconds: float = 0.3, timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        secret: str | None,
+        quiet_seconds: float = 0.3,
+        timeout: float = 10.0,
+        settle_seconds: float = 0.05,
+    ) -> None:
         from simple_websocket import Client
         from simple_websocket import ConnectionError as HandshakeError
 
         self.url = url
         self.quiet_seconds = quiet_seconds
+        self.settle_seconds = settle_seconds
         headers = {TOKEN_HEADER: secret} if secret is not None else {}
         try:
             self.ws = Client.connect(url, headers=headers)
@@ -279,10 +309,18 @@ class RemoteWebSocket:
             reply = self.ws.receive(timeout=self.quiet_seconds)
             while reply is not None:
                 replies.append(reply)
-                reply = self.ws.receive(timeout=0)
+                reply = self.ws.receive(timeout=self.settle_seconds)
         except ConnectionClosed:
             raise TransportError(f"the app closed the WebSocket while handling {event['type']}") from None
-        return Reply(_one_ws_reply(replies, event["type"]))
+        return Reply(_ws_replies(replies, event["type"]))
+
+    def pushed(self, timeout: float) -> dict[str, Any] | None:
+        """The next action the app sent without an event to answer (``send``, slow work)."""
+        try:
+            message = self.ws.receive(timeout=timeout)
+        except ConnectionClosed:
+            raise TransportError("the app closed the WebSocket") from None
+        return None if message is None else _ws_replies([message], "nothing (a pushed action)")[0]
 
     def close(self) -> None:
         self.ws.close()
@@ -311,7 +349,7 @@ def _close_abandoned_sockets(exc: BaseException) -> None:
 
 def _webhook_reply(status: int, text: str, decision: Decision | None) -> Reply:
     if status == 204:
-        return Reply(None, status, decision)
+        return Reply((), status, decision)
     if status != 200:
         raise TransportError(f"the webhook answered HTTP {status}: {text[:500]}")
     try:
@@ -320,21 +358,21 @@ def _webhook_reply(status: int, text: str, decision: Decision | None) -> Reply:
         raise ProtocolViolation(f"the webhook answered 200 with a body that is not JSON: {text[:200]!r}") from None
     if not isinstance(body, dict):
         raise ProtocolViolation(f"the webhook answered 200 with {text[:200]!r}, not an action object")
-    return Reply(body, status, decision)
+    return Reply((body,), status, decision)
 
 
-def _one_ws_reply(replies: list[str | bytes], event_type: str) -> dict[str, Any] | None:
-    if not replies:
-        return None
-    if len(replies) > 1:
-        raise ProtocolViolation(f"the app answered {event_type} with {len(replies)} messages; at most one is allowed")
-    try:
-        body = json.loads(replies[0])
-    except ValueError:
-        raise ProtocolViolation(f"the app answered {event_type} with a message that is not JSON: {replies[0]!r}") from None
-    if not isinstance(body, dict):
-        raise ProtocolViolation(f"the app answered {event_type} with {replies[0]!r}, not an action object")
-    return body
+def _ws_replies(replies: list[str | bytes], event_type: str) -> tuple[dict[str, Any], ...]:
+    """Every message the app sent while handling one event, decoded (the reference sets no limit)."""
+    bodies = []
+    for reply in replies:
+        try:
+            body = json.loads(reply)
+        except ValueError:
+            raise ProtocolViolation(f"the app answered {event_type} with a message that is not JSON: {reply!r}") from None
+        if not isinstance(body, dict):
+            raise ProtocolViolation(f"the app answered {event_type} with {reply!r}, not an action object")
+        bodies.append(body)
+    return tuple(bodies)
 
 
 def open_channel(
@@ -346,6 +384,7 @@ def open_channel(
     websocket_path: str = "/ws",
     quiet_seconds: float = 0.3,
     timeout: float = 10.0,
+    settle_seconds: float = 0.05,
 ) -> Channel:
     """A new channel for one call to ``target`` (an app or a base URL)."""
     if transport not in TRANSPORTS:
@@ -359,7 +398,9 @@ def open_channel(
         return HttpWebhook(base + webhook_path, secret, timeout=timeout)
     ws_base = "ws://" + base.removeprefix("http://") if base.startswith("http://") else base
     ws_base = "wss://" + ws_base.removeprefix("https://") if ws_base.startswith("https://") else ws_base
-    return RemoteWebSocket(ws_base + websocket_path, secret, quiet_seconds=quiet_seconds, timeout=timeout)
+    return RemoteWebSocket(
+        ws_base + websocket_path, secret, quiet_seconds=quiet_seconds, timeout=timeout, settle_seconds=settle_seconds
+    )
 
 
 __all__ = [
@@ -373,4 +414,5 @@ __all__ = [
     "app_secret",
     "capture_decisions",
     "open_channel",
+    "receive_push",
 ]

@@ -26,17 +26,29 @@ _E = TypeVar("_E", bound="Expectations")
 
 @dataclass(slots=True)
 class Exchange:
-    """One event sent and the app's answer to it."""
+    """One event sent and everything the app sent back while handling it.
+
+    Over a webhook that is at most one action (the response). Over a
+    WebSocket the reference sets no limit: besides its answer, a skill may
+    push actions into the call with ``send()`` while it handles the event;
+    every message is kept, in the order it arrived.
+    """
 
     event: dict[str, Any]
-    action: Action | None = None
+    actions: list[Action] = field(default_factory=list)
     decision: Decision | None = None
     status: int | None = None
+
+    @property
+    def action(self) -> Action | None:
+        """The app's answer: the last message (pushes made while handling come before it), or None."""
+        return self.actions[-1] if self.actions else None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "event": self.event,
             "action": self.action.to_dict() if self.action is not None else None,
+            "actions": [action.to_dict() for action in self.actions],
             "decision": self.decision.to_dict() if self.decision is not None else None,
             "status": self.status,
         }
@@ -100,7 +112,9 @@ def describe_exchanges(exchanges: Iterable[Exchange], decisions_available: bool)
     lines = []
     for exchange in exchanges:
         lines.append(f"  -> {describe_event(exchange.event)}")
-        lines.append(f"  <- {describe_action(exchange.action)}")
+        if not exchange.actions:
+            lines.append("  <- nothing")
+        lines.extend(f"  <- {describe_action(action)}" for action in exchange.actions)
         if exchange.decision is not None:
             lines.extend("       " + line for line in describe_decision(exchange.decision))
         elif not decisions_available and exchange.event.get("type") != "session_end":
@@ -122,7 +136,7 @@ class Expectations:
         raise NotImplementedError
 
     def _actions(self) -> list[Action]:
-        return [exchange.action for exchange in self._scope()[0] if exchange.action is not None]
+        return [action for exchange in self._scope()[0] for action in exchange.actions]
 
     def describe(self) -> str:
         """Everything the app was sent and answered, with decisions and notes."""
@@ -187,7 +201,9 @@ class Turn(Expectations):
     """One step of a simulated call and everything it caused.
 
     :param step: ``start``, ``say``, ``silence``, ``barge_in``,
-        ``speech_ends`` or ``hang_up``.
+        ``speech_ends``, ``hang_up`` or ``push`` (an action the app pushed on
+        its own: :attr:`main` is then that action, with the event
+        ``{"type": "(pushed)"}``).
     :param text: what the caller said (``say``/``barge_in``).
     :param exchanges: every event sent in this step, in order, with its answer.
     :param main: the exchange of the caller's own event (``session_start``,

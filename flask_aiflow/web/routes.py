@@ -17,15 +17,17 @@ from flask import Blueprint, Response, request
 from flask_sock import Sock  # type: ignore[import-untyped]
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Rule
+from werkzeug.wsgi import get_content_length
 
 from flask_aiflow import signals
 from flask_aiflow.config import Settings
 from flask_aiflow.protocol.events import InvalidEventError, SessionEnd, UnknownEventTypeError, load_event
 from flask_aiflow.extension import AiFlowState, get_state
+from flask_aiflow.calls import disconnect
 from flask_aiflow.calls.push import LiveConnection
 from flask_aiflow.web.ratelimit import client_address, forwarded_for
 from flask_aiflow.web.shutdown import GOING_AWAY, POLL_SECONDS, shutting_down
-from flask_aiflow.calls.store import CallBusy
+from flask_aiflow.calls.store import CallBusy, StoreUnavailable
 
 logger = logging.getLogger("flask_aiflow")
 
@@ -154,25 +156,39 @@ def _is_json(mimetype: str) -> bool:
 def webhook() -> Response:
     """POST one event; 200 with the action as JSON, or 204 for no action."""
     state = get_state()
+    body_read = False
     try:
         if request.method != "POST":
             if request.method == "OPTIONS":
-                return Response(status=204, headers={"Allow": ALLOWED_METHODS})
+                return _no_content({"Allow": ALLOWED_METHODS})
             raise Rejection(405, "method_not_allowed", f"use POST, not {request.method}")
         authenticate_request(state)
         body = _read_body(state.settings.max_event_bytes)
+        body_read = True
         event = parse_message(state, body, "webhook")
     except Rejection as rejection:
         reject(rejection, "webhook")
         headers = {"Allow": ALLOWED_METHODS} if rejection.status == 405 else rejection.headers
-        return _json_response(rejection.to_dict(), rejection.status, headers)
+        response = _json_response(rejection.to_dict(), rejection.status, headers)
+        if not body_read and not _discard_body():
+            # The rest of the body would be read as the next request on this
+            # connection: have the server close it after this response.
+            response.headers["Connection"] = "close"
+        return response
     if event is None:
-        return Response(status=204)
+        return _no_content()
     try:
         decision = state.handle(event, "webhook")
     except CallBusy as exc:
         logger.error("%s", exc)
         return _json_response({"error": "busy", "message": str(exc)}, 503, {"Retry-After": "1"})
+    except StoreUnavailable as exc:
+        logger.error("%s", exc)
+        return _json_response(
+            {"error": "store_unavailable", "message": "call state is unreachable; retry shortly"},
+            503,
+            {"Retry-After": "1"},
+        )
     except Exception:  # noqa: BLE001 - our failure, never a traceback to the caller
         logger.exception(
             "call %s: internal error while handling %s",
@@ -182,8 +198,44 @@ def webhook() -> Response:
         )
         return _json_response({"error": "internal", "message": "internal error"}, 500)
     if decision.action is None:
-        return Response(status=204)
+        return _no_content()
     return _json_response(decision.action.to_dict(), 200)
+
+
+def _no_content(headers: dict[str, str] | None = None) -> Response:
+    """A 204: no body, so no Content-Type either."""
+    response = Response(status=204, headers=headers)
+    del response.headers["Content-Type"]
+    return response
+
+
+#: The most of a refused request's body that is read and thrown away so that
+#: the connection can serve the next request (keep-alive); beyond it, the
+#: connection is closed instead.
+DISCARD_LIMIT = 1024 * 1024
+
+
+def _discard_body() -> bool:
+    """Read what is left of a refused request's body; False when more than :data:`DISCARD_LIMIT` is left.
+
+    Werkzeug's stream knows the body's end (Content-Length or chunked), so it
+    never reads into the next request. A server that drains unread bodies
+    itself (gunicorn) does not mind either way.
+    """
+    length = get_content_length(request.environ)
+    if length is not None and length > DISCARD_LIMIT:
+        return False
+    stream = request.stream
+    left = DISCARD_LIMIT
+    try:
+        while left > 0:
+            chunk = stream.read(min(left, 64 * 1024))
+            if not chunk:
+                return True
+            left -= len(chunk)
+        return not stream.read(1)
+    except (HTTPException, OSError, ValueError):  # a broken or truncated body: nothing to keep alive
+        return False
 
 
 def _read_body(limit: int) -> bytes:
@@ -250,7 +302,7 @@ def handle_ws_message(
         route = state.hub.register(session_id, connection)
     try:
         decision = state.handle(event, "websocket", route)
-    except CallBusy as exc:
+    except (CallBusy, StoreUnavailable) as exc:
         logger.error("%s", exc)
         return None
     except Exception:  # noqa: BLE001
@@ -284,6 +336,7 @@ def serve_websocket(ws: WebSocketLike, state: AiFlowState) -> None:
             if reply is not None:
                 connection.send(reply)
     finally:
+        disconnect.watch(state, connection.sessions)  # calls left without session_end
         state.hub.close(connection)
     logger.info("closing a WebSocket call: the server is stopping")
     connection.close(GOING_AWAY, "server is stopping")

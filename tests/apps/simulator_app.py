@@ -6,5 +6,5 @@ from flask_aiflow import AiFlow
 from tests.skills import frontdesk
 
 app = Flask(__name__)
-app.config.update(AIFLOW_SHARED_SECRET="test-secret", AIFLOW_LOAD_ENTRY_POINTS=False)
+app.config.update(AIFLOW_SHARED_SECRET="test-secret", AIFLOW_LOAD_ENTRY_POINTS=False, AIFLOW_FALLBACK=None)
 AiFlow(app, skills=[frontdesk])

@@ -4,7 +4,7 @@ Its answers are visible over every transport, so the same scenario checks
 the simulator in process, over real HTTP and over a real WebSocket.
 """
 
-from flask_aiflow import barge_in, hangup, hookimpl, speak, transfer
+from flask_aiflow import CallNotConnected, barge_in, hangup, hookimpl, send, speak, transfer
 
 GREETING = "Welcome to the front desk. How can I help?"
 GREETING_BARGE_IN = {"strategy": "minimum_characters", "minimum_characters": 5, "allow_after_ms": 500}
@@ -19,7 +19,20 @@ def aiflow_session_start(call):
 def aiflow_user_speak(event, call):
     text = event.text.lower()
     if event.barged_in:
+        if "quiet" in text:  # under 'manual' the app decides: stop the prompt
+            return barge_in()
+        if "hmm" in text:  # ... or let it play on
+            return None
         return f"You interrupted me: {event.text}"
+    if "push" in text:  # a second message while handling one event (WebSocket only)
+        try:
+            send(call.session_id, "Pushed while you spoke.")
+        except CallNotConnected:
+            pass
+        return "Answered after the push."
+    if "patient" in text:  # answered at its end by a speak without a timeout
+        call.state["nudge"] = True
+        return speak("Tell me when you are ready.", user_input_timeout_seconds=3)
     if "bye" in text:
         call.state["leaving"] = True
         return "Goodbye!"
@@ -48,6 +61,8 @@ def aiflow_assistant_speak(event, call):
 def aiflow_assistant_speech_ended(call):
     if call.state.get("leaving"):
         return hangup()
+    if call.state.pop("nudge", False):
+        return speak("Take your time.")
     return None
 
 

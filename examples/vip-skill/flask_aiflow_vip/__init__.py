@@ -10,49 +10,23 @@ Configure it with one mapping::
 It proposes the transfer on ``session_start`` at priority 100 (SAFETY), so it
 outranks the greeting (50) and anything else below 100. An app that wants the
 greeting first re-weights it: ``AIFLOW_SKILL_PRIORITIES = {"vip": 10}``.
+
+The layout is the built-in skills': ``skill.py`` declares the skill and holds
+its hooks, ``config.py`` its configuration model; this module re-exports them
+for the entry point.
 """
 
-from __future__ import annotations
+from .config import CONFIG_KEY, VipConfig, VipSettings
+from .skill import AIFLOW_INLINE, AIFLOW_NAME, AIFLOW_PRIORITY, SKILL, aiflow_session_start, aiflow_startup
 
-from dataclasses import dataclass
-from typing import Any
-
-from flask import Flask, current_app
-
-from flask_aiflow import SAFETY, Call, Candidate, SessionStart, Transfer, hookimpl
-from flask_aiflow.skills.config import KeyPath, expect_mapping, expect_phone_number, expect_str_list, transfer_from_config
-
-AIFLOW_NAME = "vip"
-AIFLOW_PRIORITY = SAFETY
-
-CONFIG_KEY = "AIFLOW_VIP"
-EXTENSION_KEY = "aiflow_vip"
-
-
-@dataclass(frozen=True, slots=True)
-class VipSettings:
-    numbers: frozenset[str]
-    transfer: Transfer
-
-
-@hookimpl
-def aiflow_startup(app: Flask) -> None:
-    """Check ``AIFLOW_VIP`` once; without it the skill does nothing."""
-    value = app.config.get(CONFIG_KEY)
-    if value is None:
-        app.extensions[EXTENSION_KEY] = None
-        return
-    path = KeyPath(CONFIG_KEY)
-    config = expect_mapping(value, path, allowed=("numbers", "transfer"), required=("numbers", "transfer"))
-    numbers = expect_str_list(config["numbers"], path / "numbers")
-    for index, number in enumerate(numbers):
-        expect_phone_number(number, path / "numbers" / index)
-    app.extensions[EXTENSION_KEY] = VipSettings(frozenset(numbers), transfer_from_config(config["transfer"], path / "transfer"))
-
-
-@hookimpl
-def aiflow_session_start(event: SessionStart, call: Call) -> Any:
-    settings: VipSettings | None = current_app.extensions.get(EXTENSION_KEY)
-    if settings is None or event.session.from_phone_number not in settings.numbers:
-        return None
-    return Candidate(settings.transfer, reason="VIP caller")
+__all__ = [
+    "AIFLOW_INLINE",
+    "AIFLOW_NAME",
+    "AIFLOW_PRIORITY",
+    "CONFIG_KEY",
+    "SKILL",
+    "VipConfig",
+    "VipSettings",
+    "aiflow_session_start",
+    "aiflow_startup",
+]

@@ -2,33 +2,27 @@
 
 Configured by ``AIFLOW_AUDIO`` (see :mod:`.config` and the README). Every
 clip is read from the clip folder, checked (16 kHz mono 16-bit PCM WAV) and
-encoded once, at start-up. ``play_on`` plays a clip on an event, once per
-call (a legal notice on ``session_start`` at priority 60 goes before the
-greeting at 50; the greeting follows when the notice has ended). Other skills
-play clips by name::
-
-    from flask_aiflow_audio import clip
-
-    @hookimpl
-    def aiflow_user_speak(event, call):
-        if "music" in event.text:
-            return clip("jingle")
+encoded once, at start-up. The package is the skill: its entry point names
+this module, whose hook implementations come from :mod:`.skill`.
 """
 
-from __future__ import annotations
-
-from flask import Flask, current_app
-
-from flask_aiflow import Audio, Call, Candidate, hookimpl
-from flask_aiflow.protocol.events import (
-    AssistantSpeechEnded,
-    Event,
-    SessionStart,
-    UserInputTimeout,
-    UserSpeak,
+from .config import CONFIG_KEY, PLAY_ON_EVENTS, AudioConfig, AudioSettings, PlayOn
+from .skill import (
+    AIFLOW_INLINE,
+    AIFLOW_NAME,
+    AIFLOW_PRIORITY,
+    EXTENSION_KEY,
+    SKILL,
+    UnknownClipError,
+    aiflow_assistant_speech_ended,
+    aiflow_session_start,
+    aiflow_startup,
+    aiflow_user_input_timeout,
+    aiflow_user_speak,
+    clip,
+    clip_names,
+    get_settings,
 )
-
-from .config import CONFIG_KEY, EXTENSION_KEY, PLAY_ON_EVENTS, SETTINGS, AudioSettings, PlayOn, get_settings
 
 __all__ = [
     "AIFLOW_INLINE",
@@ -37,6 +31,8 @@ __all__ = [
     "CONFIG_KEY",
     "EXTENSION_KEY",
     "PLAY_ON_EVENTS",
+    "SKILL",
+    "AudioConfig",
     "AudioSettings",
     "PlayOn",
     "UnknownClipError",
@@ -47,94 +43,5 @@ __all__ = [
     "aiflow_user_speak",
     "clip",
     "clip_names",
+    "get_settings",
 ]
-
-#: The name used in AIFLOW_SKILLS etc., also when the module is registered directly.
-AIFLOW_NAME = "audio"
-
-#: Above ordinary intents (50): a clip configured for an event plays before them.
-AIFLOW_PRIORITY = 60
-
-#: Quick, pure computation (no network, disk or locks): runs in the request
-#: thread, without the hand-over to a worker that the time budget needs.
-AIFLOW_INLINE = True
-
-
-class UnknownClipError(LookupError):
-    """No clip of that name is configured (or the audio skill is not set up)."""
-
-
-def clip(name: str) -> Audio:
-    """The ready ``audio`` action of clip ``name``; needs an app (or request) context.
-
-    The action is built once at start-up, so this costs a dictionary lookup.
-    Only configured names work: nothing here ever opens a file.
-
-    :raises UnknownClipError: for a name that is not configured.
-    """
-    settings = _settings(current_app._get_current_object())  # type: ignore[attr-defined]
-    try:
-        return settings.clips[name]
-    except (KeyError, TypeError):
-        known = ", ".join(sorted(settings.clips)) or "none"
-        raise UnknownClipError(f"no audio clip named {name!r} (configured: {known})") from None
-
-
-def clip_names(app: Flask | None = None) -> tuple[str, ...]:
-    """The configured clip names, sorted; for other skills' start-up checks.
-
-    Safe to call from another skill's ``aiflow_startup`` whatever the order
-    the skills start in: the clips are loaded on first use.
-    """
-    if app is None:
-        app = current_app._get_current_object()  # type: ignore[attr-defined]
-    return tuple(sorted(_settings(app).clips))
-
-
-def _settings(app: Flask) -> AudioSettings:
-    settings = get_settings(app)
-    if settings is None:
-        raise UnknownClipError(f"no audio clips: {CONFIG_KEY} is not set on this app")
-    return settings
-
-
-@hookimpl
-def aiflow_startup(app: Flask) -> None:
-    """Load and check every clip; without ``AIFLOW_AUDIO`` the skill stays silent."""
-    if get_settings(app) is None:
-        app.logger.info("%s is not set: the audio skill plays nothing", CONFIG_KEY)
-
-
-@hookimpl
-def aiflow_session_start(event: SessionStart, call: Call) -> Candidate | None:
-    return _play_on(event, call)
-
-
-@hookimpl
-def aiflow_user_speak(event: UserSpeak, call: Call) -> Candidate | None:
-    return _play_on(event, call)
-
-
-@hookimpl
-def aiflow_assistant_speech_ended(event: AssistantSpeechEnded, call: Call) -> Candidate | None:
-    return _play_on(event, call)
-
-
-@hookimpl
-def aiflow_user_input_timeout(event: UserInputTimeout, call: Call) -> Candidate | None:
-    return _play_on(event, call)
-
-
-def _play_on(event: Event, call: Call) -> Candidate | None:
-    """The clip configured for this event, unless it has already played on this call."""
-    settings = SETTINGS.get()
-    if settings is None:
-        return None
-    entry: PlayOn | None = settings.play_on.get(event.type)
-    if entry is None:
-        return None
-    played = call.state.setdefault("played", [])
-    if event.type in played:
-        return None
-    played.append(event.type)  # kept only if the clip wins: a lost turn is retried next time
-    return Candidate(settings.clips[entry.clip], priority=entry.priority, reason=f"play_on {event.type}: {entry.clip}")

@@ -1,6 +1,6 @@
 """``AIFLOW_AUDIO``: the clip folder, the clips, and the events that play them.
 
-Parsed once per app (at start-up, or earlier when another skill asks for the
+Built once per app (at start-up, or earlier when another skill asks for the
 clips first); every clip is read, checked and base64-encoded into a ready
 :class:`~flask_aiflow.protocol.actions.Audio` action then, never again.
 """
@@ -9,38 +9,70 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Annotated, Any, Union
 
 from flask import Flask
+import msgspec
+from msgspec import Meta
 
 from flask_aiflow.protocol.actions import Audio, BargeInConfig, InvalidActionError
-from flask_aiflow.skills.config import (
-    AppSettings,
-    KeyPath,
-    barge_in_option,
-    expect_mapping,
-    expect_int,
-    expect_priority,
-    expect_str,
-)
+from flask_aiflow.skills.config import KeyPath, Voice, barge_in_option, expect_str
+from flask_aiflow.skills.models import UNSET, ConfigModel, NonEmptyStr, Priority, UnsetType
 
 from .files import DEFAULT_MAX_BYTES, check_format, read_clip, resolve_folder, resolve_in_folder
 
-__all__ = ["CONFIG_KEY", "EXTENSION_KEY", "PLAY_ON_EVENTS", "AudioSettings", "PlayOn", "get_settings"]
+__all__ = ["CONFIG_KEY", "PLAY_ON_EVENTS", "AudioConfig", "AudioSettings", "PlayOn", "build"]
 
 CONFIG_KEY = "AIFLOW_AUDIO"
+PATH = KeyPath(CONFIG_KEY)
 
-#: Where the parsed settings live: ``app.extensions["aiflow_audio"]``.
-EXTENSION_KEY = "aiflow_audio"
 
-#: Events a clip can be played on (``assistant_speak`` would cut the speech
-#: short, and ``session_end`` takes no action).
-PLAY_ON_EVENTS = ("session_start", "user_speak", "assistant_speech_ended", "user_input_timeout")
+class ClipFile(ConfigModel):
+    """A clip: its ``file`` in the clip folder, and its own ``barge_in``."""
 
-TOP_KEYS = ("folder", "clips", "play_on", "max_clip_bytes")
-CLIP_KEYS = ("file", "barge_in")
-PLAY_KEYS = ("clip", "priority")
+    file: str
+    barge_in: dict[str, Any] | None | UnsetType = UNSET
+
+
+class PlayOnConfig(ConfigModel):
+    """Play ``clip`` on an event, once per call, at ``priority`` (default: the skill's)."""
+
+    clip: NonEmptyStr
+    priority: Priority | UnsetType = UNSET
+
+
+#: A clip's file name, or a mapping.
+ClipSetting = Union[str, ClipFile]  # noqa: UP007 - a runtime alias msgspec reads
+#: A clip's name, or a mapping.
+PlayOnSetting = Union[NonEmptyStr, PlayOnConfig]  # noqa: UP007 - a runtime alias msgspec reads
+
+
+class PlayOnEvents(ConfigModel):
+    """The events a clip can be played on (``assistant_speak`` would cut the speech
+    short, and ``session_end`` takes no action)."""
+
+    session_start: PlayOnSetting | UnsetType = UNSET
+    user_speak: PlayOnSetting | UnsetType = UNSET
+    assistant_speech_ended: PlayOnSetting | UnsetType = UNSET
+    user_input_timeout: PlayOnSetting | UnsetType = UNSET
+
+
+#: Events a clip can be played on.
+PLAY_ON_EVENTS = tuple(PlayOnEvents.__struct_fields__)
+
+
+class AudioConfig(ConfigModel):
+    """The ``AIFLOW_AUDIO`` mapping."""
+
+    #: The clip folder; a relative one is taken from the app's root.
+    folder: NonEmptyStr
+    #: Clip name -> file in the folder (or ``{"file", "barge_in"}``).
+    clips: dict[str, ClipSetting]
+    play_on: PlayOnEvents = msgspec.field(default_factory=PlayOnEvents)
+    #: The largest clip file accepted.
+    max_clip_bytes: Annotated[int, Meta(ge=1)] = DEFAULT_MAX_BYTES
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,52 +85,34 @@ class PlayOn:
 
 @dataclass(frozen=True, slots=True)
 class AudioSettings:
-    """The parsed ``AIFLOW_AUDIO`` of one app: ready actions by clip name."""
+    """The built ``AIFLOW_AUDIO`` of one app: ready actions by clip name."""
 
     clips: Mapping[str, Audio]
     play_on: Mapping[str, PlayOn]
 
 
-def get_settings(app: Flask) -> AudioSettings | None:
-    """The app's audio settings, parsed on first use; None without ``AIFLOW_AUDIO``."""
-    return SETTINGS.get(app)
-
-
-def _load(app: Flask) -> AudioSettings | None:
-    value = app.config.get(CONFIG_KEY)
-    if value is None:
-        return None
-    root = KeyPath(CONFIG_KEY)
-    top = expect_mapping(value, root, allowed=TOP_KEYS, required=("folder", "clips"))
-    folder = resolve_folder(expect_str(top["folder"], root / "folder"), app.root_path, root / "folder")
-    max_bytes = DEFAULT_MAX_BYTES
-    if "max_clip_bytes" in top:
-        max_bytes = expect_int(top["max_clip_bytes"], root / "max_clip_bytes", minimum=1)
-    aiflow = app.extensions.get("aiflow")
-    default_barge_in = aiflow.settings.default_barge_in if aiflow is not None else None
-    clips_path = root / "clips"
+def build(config: AudioConfig, app: Flask) -> AudioSettings:
+    """Read, check and encode every clip; check that ``play_on`` names configured clips."""
+    folder = resolve_folder(config.folder, app.root_path, PATH / "folder")
+    default_barge_in = Voice.of_app(app).barge_in
     clips = {
-        name: _clip(spec, clips_path / name, folder, max_bytes, default_barge_in)
-        for name, spec in expect_mapping(top["clips"], clips_path).items()
+        name: _clip(spec, PATH / "clips" / name, folder, config.max_clip_bytes, default_barge_in)
+        for name, spec in config.clips.items()
     }
     play_on = {}
-    play_path = root / "play_on"
-    for event_type, spec in expect_mapping(top.get("play_on", {}), play_path, allowed=PLAY_ON_EVENTS).items():
-        play_on[event_type] = _play_on(spec, play_path / event_type, clips)
+    for event_type in PLAY_ON_EVENTS:
+        spec = getattr(config.play_on, event_type)
+        if spec is not UNSET:
+            play_on[event_type] = _play_on(spec, PATH / "play_on" / event_type, clips)
     return AudioSettings(clips=MappingProxyType(clips), play_on=MappingProxyType(play_on))
 
 
-#: This app's parsed settings (see :func:`get_settings`).
-SETTINGS: AppSettings[AudioSettings | None] = AppSettings(EXTENSION_KEY, _load)
-
-
-def _clip(spec: Any, path: KeyPath, folder: Any, max_bytes: int, barge_in: BargeInConfig | None) -> Audio:
+def _clip(spec: str | ClipFile, path: KeyPath, folder: Path, max_bytes: int, barge_in: BargeInConfig | None) -> Audio:
     if isinstance(spec, str):
-        spec = {"file": spec}
-    data = expect_mapping(spec, path, allowed=CLIP_KEYS, required=("file",))
-    name = expect_str(data["file"], path / "file")
-    if "barge_in" in data:
-        barge_in = barge_in_option(data["barge_in"], path / "barge_in")
+        spec = ClipFile(file=spec)
+    name = expect_str(spec.file, path / "file")
+    if spec.barge_in is not UNSET:
+        barge_in = barge_in_option(spec.barge_in, path / "barge_in")
     real = resolve_in_folder(folder, name, path)
     wav = read_clip(real, name, path, max_bytes)
     check_format(wav, name, path)
@@ -108,13 +122,13 @@ def _clip(spec: Any, path: KeyPath, folder: Any, max_bytes: int, barge_in: Barge
         raise path.action_error(exc) from None
 
 
-def _play_on(spec: Any, path: KeyPath, clips: Mapping[str, Audio]) -> PlayOn:
-    short = isinstance(spec, str)
-    data = expect_mapping({"clip": spec} if short else spec, path, allowed=PLAY_KEYS, required=("clip",))
-    where = path if short else path / "clip"
-    name = expect_str(data["clip"], where)
-    if name not in clips:
+def _play_on(spec: str | PlayOnConfig, path: KeyPath, clips: Mapping[str, Audio]) -> PlayOn:
+    where = path
+    if isinstance(spec, str):
+        spec = PlayOnConfig(clip=spec)
+    else:
+        where = path / "clip"
+    if spec.clip not in clips:
         known = ", ".join(sorted(clips)) or "none"
-        raise where.error(f"no clip named {name!r} in {KeyPath(CONFIG_KEY) / 'clips'} (configured: {known})")
-    priority = expect_priority(data["priority"], path / "priority") if "priority" in data else None
-    return PlayOn(clip=name, priority=priority)
+        raise where.error(f"no clip named {spec.clip!r} in {PATH / 'clips'} (configured: {known})")
+    return PlayOn(clip=spec.clip, priority=None if spec.priority is UNSET else spec.priority)

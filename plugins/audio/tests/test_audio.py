@@ -16,8 +16,7 @@ import flask_aiflow_greeting as greeting
 from flask_aiflow import AiFlow, SkillConfigError
 from flask_aiflow.protocol.wav import inspect_wav
 from flask_aiflow_audio import UnknownClipError, clip, clip_names
-from tests.conftest import SECRET, event, make_app
-from tests.helpers import make_skill
+from tests.helpers import SECRET, event, make_app, make_skill
 
 
 def write_wav(path: Path, *, rate: int = 16000, channels: int = 1, width: int = 2, frames: int = 160) -> bytes:
@@ -303,7 +302,7 @@ def test_oversized_clip_is_refused(folder: Path) -> None:
         ),
         (
             {"folder": "{folder}", "clips": {"j": "jingle.wav"}, "play_on": {"session_start": {"clip": "j", "priority": -1}}},
-            'AIFLOW_AUDIO["play_on"]["session_start"]["priority"]: priority must be an int >= 0',
+            'AIFLOW_AUDIO["play_on"]["session_start"]["priority"]: expected an integer >= 0, got -1 (number)',
         ),
         ({"folder": "{folder}", "clips": {}, "max_clip_bytes": 0}, 'AIFLOW_AUDIO["max_clip_bytes"]: expected an integer >= 1'),
     ],

@@ -3,7 +3,8 @@
 Every key is optional; without ``AIFLOW_GOODBYE`` the skill works with the
 built-in English and German phrases and an English farewell. The farewell's
 barge-in defaults to ``none``: the caller hears it to the end, and no reply
-to an interruption can cancel the hang-up that follows it.
+to an interruption can cancel the hang-up that follows it. A line's farewell
+takes the default farewell's voice and barge-in unless it sets its own.
 """
 
 from __future__ import annotations
@@ -11,32 +12,47 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
+from typing import Annotated
 
 from flask import Flask
+from msgspec import Meta
 
-from flask_aiflow.protocol.actions import TTS, BargeInConfig, Speak
-from flask_aiflow.skills.config import (
-    KeyPath,
-    expect_int,
-    expect_mapping,
-    expect_phone_number,
-    expect_str_list,
-    speak_from_config,
-)
+from flask_aiflow.protocol.actions import BargeInConfig, Speak
+from flask_aiflow.skills.config import KeyPath, Voice, build_speak
+from flask_aiflow.skills.models import UNSET, ConfigModel, NonEmptyStr, PhoneNumber, SpeechSetting, UnsetType
 from flask_aiflow.skills.text import words
 
 from .phrases import DEFAULT_END_PHRASES, DEFAULT_MAX_WORDS, DEFAULT_PHRASES, FarewellMatcher
 
-__all__ = ["CONFIG_KEY", "DEFAULT_FAREWELL", "GoodbyeSettings", "load_settings"]
+__all__ = ["CONFIG_KEY", "DEFAULT_FAREWELL", "GoodbyeConfig", "GoodbyeSettings", "LineConfig", "build"]
 
 CONFIG_KEY = "AIFLOW_GOODBYE"
+PATH = KeyPath(CONFIG_KEY)
 
 DEFAULT_FAREWELL = "Goodbye, and thank you for calling!"
 
-TOP_KEYS = ("phrases", "extra_phrases", "end_phrases", "max_words", "farewell", "lines")
-LINE_KEYS = ("farewell",)
-FAREWELL_KEYS = ("text", "ssml", "tts", "barge_in")
+
+class LineConfig(ConfigModel):
+    """What one called number (a key of ``lines``) says instead."""
+
+    farewell: SpeechSetting
+
+
+class GoodbyeConfig(ConfigModel):
+    """The ``AIFLOW_GOODBYE`` mapping."""
+
+    #: Farewells anywhere in an utterance (replaces the built-in ones).
+    phrases: tuple[NonEmptyStr, ...] | UnsetType = UNSET
+    #: Farewells added to ``phrases``.
+    extra_phrases: tuple[NonEmptyStr, ...] = ()
+    #: Words that greet as well as part: a farewell only at the end of an utterance.
+    end_phrases: tuple[NonEmptyStr, ...] | UnsetType = UNSET
+    #: Longer utterances merely mention a farewell (None: no limit).
+    max_words: Annotated[int, Meta(ge=1)] | None = DEFAULT_MAX_WORDS
+    #: Said before hanging up (no input timeout: the call ends).
+    farewell: SpeechSetting = DEFAULT_FAREWELL
+    #: Per called number (E.164).
+    lines: dict[PhoneNumber, LineConfig] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,49 +72,29 @@ class GoodbyeSettings:
         return self.farewell
 
 
-def load_settings(app: Flask) -> GoodbyeSettings:
-    """Parse ``app.config["AIFLOW_GOODBYE"]`` (absent: every default)."""
-    root = KeyPath(CONFIG_KEY)
-    value = app.config.get(CONFIG_KEY)
-    top = expect_mapping({} if value is None else value, root, allowed=TOP_KEYS)
-    phrases = _phrases(top, "phrases", root, DEFAULT_PHRASES)
-    if "extra_phrases" in top:
-        phrases += _phrase_list(top["extra_phrases"], root / "extra_phrases")
-    end_phrases = _phrases(top, "end_phrases", root, DEFAULT_END_PHRASES)
-    max_words: int | None = DEFAULT_MAX_WORDS
-    if "max_words" in top:
-        max_words = None if top["max_words"] is None else expect_int(top["max_words"], root / "max_words", minimum=1)
-    core = app.extensions["aiflow"].settings
-    farewell = _farewell(top.get("farewell", DEFAULT_FAREWELL), root / "farewell", core.default_tts, BargeInConfig("none"))
-    lines = {}
-    for number, line in expect_mapping(top.get("lines", {}), root / "lines").items():
-        path = root / "lines" / number
-        expect_phone_number(number, path)
-        line = expect_mapping(line, path, allowed=LINE_KEYS, required=("farewell",))
-        # a line's farewell inherits the default farewell's voice and barge-in
-        lines[number] = _farewell(line["farewell"], path / "farewell", farewell.tts, farewell.barge_in)
+def build(config: GoodbyeConfig, app: Flask) -> GoodbyeSettings:
+    """Normalise the phrases and build the farewells once."""
+    phrases = _phrases(DEFAULT_PHRASES if config.phrases is UNSET else config.phrases, PATH / "phrases")
+    phrases += _phrases(config.extra_phrases, PATH / "extra_phrases")
+    end_phrases = _phrases(
+        DEFAULT_END_PHRASES if config.end_phrases is UNSET else config.end_phrases, PATH / "end_phrases"
+    )
+    farewell = build_speak(
+        config.farewell, PATH / "farewell", tts=Voice.of_app(app).tts, barge_in=BargeInConfig("none")
+    )
+    lines = {
+        number: build_speak(line.farewell, PATH / "lines" / number / "farewell", tts=farewell.tts, barge_in=farewell.barge_in)
+        for number, line in config.lines.items()
+    }
     return GoodbyeSettings(
-        matcher=FarewellMatcher.build(phrases, end_phrases, max_words),
+        matcher=FarewellMatcher.build(phrases, end_phrases, config.max_words),
         farewell=farewell,
         lines=MappingProxyType(lines),
     )
 
 
-def _phrases(top: Mapping[str, Any], key: str, root: KeyPath, default: tuple[str, ...]) -> tuple[str, ...]:
-    if key not in top:
-        return default
-    return _phrase_list(top[key], root / key)
-
-
-def _phrase_list(value: Any, path: KeyPath) -> tuple[str, ...]:
-    phrases = expect_str_list(value, path, allow_empty=True)
+def _phrases(phrases: tuple[str, ...], path: KeyPath) -> tuple[str, ...]:
     for index, phrase in enumerate(phrases):
         if not words(phrase):
             raise (path / index).error(f"{phrase!r} has no words to match")
     return phrases
-
-
-def _farewell(value: Any, path: KeyPath, tts: TTS | None, barge_in: BargeInConfig | None) -> Speak:
-    if not isinstance(value, str):
-        expect_mapping(value, path, allowed=FAREWELL_KEYS)  # no input timeout: the call ends
-    return speak_from_config(value, path, tts=tts, barge_in=barge_in)

@@ -9,8 +9,7 @@ from flask import Flask
 
 import flask_aiflow_goodbye as goodbye
 from flask_aiflow import SkillConfigError
-from tests.conftest import SECRET, event, make_app
-from tests.helpers import make_skill
+from tests.helpers import SECRET, event, make_app, make_skill
 
 FAREWELL = {"type": "speak", "text": "Goodbye, and thank you for calling!", "barge_in": {"strategy": "none"}}
 
@@ -158,7 +157,7 @@ def test_farewell_per_called_number_with_its_own_voice() -> None:
             },
         }
     )
-    # tests.conftest's calls are to +4930123456
+    # tests.helpers' calls are to +4930123456
     assert post(app, "user_speak", "l1", text="tschüss") == {
         "type": "speak",
         "session_id": "l1",

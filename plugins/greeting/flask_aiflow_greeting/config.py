@@ -1,4 +1,4 @@
-"""``AIFLOW_GREETING``: validated once at start-up into frozen settings.
+"""``AIFLOW_GREETING``: checked and built once at start-up into frozen settings.
 
 The top level holds the greeting for every line; ``lines`` maps a called
 number (E.164) to overrides for that line. A line inherits each top-level key
@@ -15,40 +15,73 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Union
 
 from flask import Flask
 
-from flask_aiflow.protocol.actions import TTS, BargeInConfig, Speak
-from flask_aiflow.skills.config import (
-    SPEAK_KEYS,
-    KeyPath,
-    barge_in_option,
-    expect_bool,
-    expect_mapping,
-    expect_number,
-    expect_phone_number,
-    speak_from_config,
-    tts_option,
+from flask_aiflow.protocol.actions import BargeInConfig, Speak
+from flask_aiflow.skills.config import KeyPath, Voice, barge_in_option, build_speak, tts_option
+from flask_aiflow.skills.models import (
+    UNSET,
+    ConfigModel,
+    NonEmptyStr,
+    PhoneNumber,
+    Seconds,
+    SpeakConfig,
+    UnsetType,
 )
 
 from .hours import OpeningHours, parse_dates, parse_time_zone, parse_week
 
-__all__ = ["CONFIG_KEY", "Clock", "GreetingSettings", "LineGreeting", "load_settings", "system_clock"]
+__all__ = ["CONFIG_KEY", "Clock", "GreetingConfig", "GreetingSettings", "LineConfig", "LineGreeting", "build", "system_clock"]
 
 CONFIG_KEY = "AIFLOW_GREETING"
+PATH = KeyPath(CONFIG_KEY)
 
 #: Returns the current time as a time-zone-aware datetime.
 Clock = Callable[[], datetime]
-
-LINE_KEYS = (*SPEAK_KEYS, "time_zone", "hours", "closed_on", "closed")
-TOP_KEYS = (*LINE_KEYS, "lines", "clock", "deliver_late")
-CLOSED_KEYS = (*SPEAK_KEYS, "then_hangup")
 
 
 def system_clock() -> datetime:
     """The default clock: now, in UTC."""
     return datetime.now(timezone.utc)
+
+
+class ClosedConfig(SpeakConfig):
+    """The out-of-hours message; ``then_hangup`` ends the call once it has been spoken."""
+
+    then_hangup: bool = False
+
+
+#: The out-of-hours message: its text, or a mapping.
+ClosedSetting = Union[str, ClosedConfig]  # noqa: UP007 - a runtime alias msgspec reads
+
+
+class LineConfig(ConfigModel):
+    """What a line says: the keys a called number (a key of ``lines``) may override."""
+
+    text: NonEmptyStr | UnsetType = UNSET
+    ssml: NonEmptyStr | UnsetType = UNSET
+    tts: dict[str, Any] | None | UnsetType = UNSET
+    barge_in: dict[str, Any] | None | UnsetType = UNSET
+    user_input_timeout_seconds: Seconds | None | UnsetType = UNSET
+    #: An IANA time zone name such as ``"Europe/Berlin"``, for ``hours``.
+    time_zone: str | UnsetType = UNSET
+    #: ``{"mon-fri": "09:00-17:00", "sat": "10:00-14:00"}`` (see :mod:`.hours`).
+    hours: dict[str, Union[str, list[str], None]] | None | UnsetType = UNSET  # noqa: UP007
+    #: Whole days closed: ``["2025-12-25"]``.
+    closed_on: list[str] | UnsetType = UNSET
+    closed: ClosedSetting | UnsetType = UNSET
+
+
+class GreetingConfig(LineConfig):
+    """The ``AIFLOW_GREETING`` mapping: the greeting of every line, and ``lines`` that differ."""
+
+    lines: dict[PhoneNumber, LineConfig] = {}
+    #: A function returning the current, time-zone-aware time (tests set one).
+    clock: Any = UNSET
+    #: Propose a greeting that lost on ``session_start`` again when speech ends.
+    deliver_late: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +102,7 @@ class LineGreeting:
 
 @dataclass(frozen=True, slots=True)
 class GreetingSettings:
-    """The parsed ``AIFLOW_GREETING`` of one app."""
+    """The built ``AIFLOW_GREETING`` of one app."""
 
     default: LineGreeting
     lines: Mapping[str, LineGreeting]
@@ -86,35 +119,16 @@ class GreetingSettings:
         return self.default
 
 
-@dataclass(frozen=True, slots=True)
-class _Voice:
-    """The speak settings a line inherits from the top level (already validated)."""
-
-    tts: TTS | None
-    barge_in: BargeInConfig | None
-
-
-def load_settings(app: Flask) -> GreetingSettings | None:
-    """Parse ``app.config["AIFLOW_GREETING"]``; None when it is not set."""
-    value = app.config.get(CONFIG_KEY)
-    if value is None:
-        return None
-    root = KeyPath(CONFIG_KEY)
-    top = expect_mapping(value, root, allowed=TOP_KEYS)
-    core = app.extensions["aiflow"].settings
-    voice = _Voice(core.default_tts, core.default_barge_in)
-    clock = _clock(top.get("clock", system_clock), root / "clock")
-    lines_value = top.get("lines", {})
-    lines_path = root / "lines"
-    lines_raw = expect_mapping(lines_value, lines_path)
-    default = _line(top, {}, root, root, voice, required=not lines_raw)
-    lines = {}
-    for number, overrides in lines_raw.items():
-        path = lines_path / number
-        expect_phone_number(number, path)
-        lines[number] = _line(top, expect_mapping(overrides, path, allowed=LINE_KEYS), root, path, voice, required=True)
-    deliver_late = expect_bool(top.get("deliver_late", True), root / "deliver_late")
-    return GreetingSettings(default=default, lines=MappingProxyType(lines), clock=clock, deliver_late=deliver_late)
+def build(config: GreetingConfig, app: Flask) -> GreetingSettings:
+    """Every line's greeting, opening hours and out-of-hours message, built once."""
+    voice = Voice.of_app(app)
+    clock = _clock(system_clock if config.clock is UNSET else config.clock, PATH / "clock")
+    default = _line(config, LineConfig(), PATH, voice, required=not config.lines)
+    lines = {
+        number: _line(config, line, PATH / "lines" / number, voice, required=True)
+        for number, line in config.lines.items()
+    }
+    return GreetingSettings(default=default, lines=MappingProxyType(lines), clock=clock, deliver_late=config.deliver_late)
 
 
 def _clock(value: Any, path: KeyPath) -> Clock:
@@ -126,25 +140,17 @@ def _clock(value: Any, path: KeyPath) -> Clock:
     return value  # type: ignore[no-any-return]
 
 
-def _line(
-    top: Mapping[str, Any],
-    line: Mapping[str, Any],
-    root: KeyPath,
-    line_path: KeyPath,
-    voice: _Voice,
-    *,
-    required: bool,
-) -> LineGreeting:
+def _line(top: LineConfig, line: LineConfig, line_path: KeyPath, voice: Voice, *, required: bool) -> LineGreeting:
     """One line's greeting: its own keys first, then the top level's.
 
-    The default greeting is the line with no keys of its own (``line_path`` is ``root``).
+    The default greeting is the line with no keys of its own (``line_path`` is the root).
     """
 
     def source(key: str) -> tuple[Any, KeyPath] | None:
-        if key in line:
-            return line[key], line_path / key
-        if key in top:
-            return top[key], root / key
+        if getattr(line, key) is not UNSET:
+            return getattr(line, key), line_path / key
+        if getattr(top, key) is not UNSET:
+            return getattr(top, key), PATH / key
         return None
 
     tts = voice.tts
@@ -154,25 +160,23 @@ def _line(
     if (found := source("barge_in")) is not None:
         barge_in = barge_in_option(*found)
     timeout = None
-    if (found := source("user_input_timeout_seconds")) is not None and found[0] is not None:
-        timeout = expect_number(*found)
+    if (found := source("user_input_timeout_seconds")) is not None:
+        timeout = found[0]
 
-    owner, owner_path = (line, line_path) if "text" in line or "ssml" in line else (top, root)
+    owner, owner_path = (line, line_path) if line.text is not UNSET or line.ssml is not UNSET else (top, PATH)
     greeting = None
-    if "text" in owner or "ssml" in owner:
-        speech = {key: owner[key] for key in ("text", "ssml") if key in owner}
-        greeting = speak_from_config(
-            speech, owner_path, tts=tts, barge_in=barge_in, user_input_timeout_seconds=timeout
-        )
+    if owner.text is not UNSET or owner.ssml is not UNSET:
+        speech = SpeakConfig(text=owner.text, ssml=owner.ssml)
+        greeting = build_speak(speech, owner_path, tts=tts, barge_in=barge_in, user_input_timeout_seconds=timeout)
     elif required:
-        where = " (here or at the top level)" if line_path != root else ""
+        where = " (here or at the top level)" if line_path != PATH else ""
         raise line_path.error(f'needs "text" or "ssml"{where}')
 
     zone = source("time_zone")
     time_zone = parse_time_zone(*zone) if zone is not None else None
     dates = source("closed_on")
     closed_on = parse_dates(*dates) if dates is not None else frozenset()
-    closed_voice = _Voice(tts, barge_in)
+    closed_voice = Voice(tts, barge_in)
     closed = source("closed")
     hours = source("hours")
     if hours is None or hours[0] is None:
@@ -193,9 +197,8 @@ def _line(
     )
 
 
-def _closed(value: Any, path: KeyPath, voice: _Voice) -> tuple[Speak, bool]:
-    data = expect_mapping({"text": value} if isinstance(value, str) else value, path, allowed=CLOSED_KEYS)
-    then_hangup = expect_bool(data["then_hangup"], path / "then_hangup") if "then_hangup" in data else False
-    barge_in = BargeInConfig("none") if then_hangup else voice.barge_in
-    speech = {key: item for key, item in data.items() if key != "then_hangup"}
-    return speak_from_config(speech, path, tts=voice.tts, barge_in=barge_in), then_hangup
+def _closed(value: str | ClosedConfig, path: KeyPath, voice: Voice) -> tuple[Speak, bool]:
+    if isinstance(value, str):
+        value = ClosedConfig(text=value)
+    barge_in = BargeInConfig("none") if value.then_hangup else voice.barge_in
+    return build_speak(value, path, tts=voice.tts, barge_in=barge_in), value.then_hangup

@@ -11,10 +11,9 @@ from flask import Flask
 
 import flask_aiflow_greeting as greeting
 from flask_aiflow import SkillConfigError, speak
-from tests.conftest import SECRET, event, make_app
-from tests.helpers import make_skill
+from tests.helpers import SECRET, event, make_app, make_skill
 
-BERLIN = "+4930123456"  # the called number of tests.conftest's sessions
+BERLIN = "+4930123456"  # the called number of tests.helpers' sessions
 NEW_YORK = "+12125550100"
 
 
@@ -365,8 +364,8 @@ def test_a_lower_priority_skill_does_not_delay_the_greeting() -> None:
         ({"text": "Hi", "user_input_timeout_seconds": 0}, 'AIFLOW_GREETING["user_input_timeout_seconds"]: expected a number > 0'),
         ({"text": "Hi", "tts": {"provider": "google"}}, 'AIFLOW_GREETING["tts"]["provider"]: expected "azure" or "eleven_labs"'),
         (
-            {"text": "Hi", "barge_in": {"strategy": "none", "allow_after_ms": 500}},
-            'AIFLOW_GREETING["barge_in"]["allow_after_ms"]: not allowed with strategy "none"',
+            {"text": "Hi", "barge_in": {"strategy": "none", "allow_after_ms": 10001}},
+            'AIFLOW_GREETING["barge_in"]["allow_after_ms"]: expected an integer from 0 to 10000',
         ),
         (
             {"text": "Hi", "lines": {"+4930123": {"text": ""}}},

@@ -4,10 +4,12 @@ The package is the skill: its entry point (``flask_aiflow.skills``: ``menu``)
 names this module, whose hook implementations come from :mod:`.skill`.
 """
 
+from .config import CONFIG_KEY, MenuConfig, MenuModel
 from .skill import (
     AIFLOW_INLINE,
     AIFLOW_NAME,
     AIFLOW_PRIORITY,
+    SKILL,
     aiflow_session_start,
     aiflow_startup,
     aiflow_user_speak,
@@ -18,6 +20,10 @@ __all__ = [
     "AIFLOW_INLINE",
     "AIFLOW_NAME",
     "AIFLOW_PRIORITY",
+    "CONFIG_KEY",
+    "SKILL",
+    "MenuConfig",
+    "MenuModel",
     "aiflow_session_start",
     "aiflow_startup",
     "aiflow_user_speak",

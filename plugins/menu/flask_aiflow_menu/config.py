@@ -9,50 +9,101 @@ are start-up errors naming both places.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
-from typing import Any
+from dataclasses import dataclass
+from typing import Annotated, Any, Final, Literal
+
+import msgspec
+from flask import Flask
+from msgspec import Meta
+from msgspec.structs import replace
+
 
 from flask_aiflow import SAFETY, Speak
 from flask_aiflow.skills.config import (
     AUDIO,
     OUTCOMES,
     SAY,
+    EndingKeys,
     KeyPath,
     Outcome,
+    OutcomeKeys,
     Voice,
-    expect_bool,
-    expect_int,
-    expect_mapping,
-    expect_priority,
-    expect_str,
-    expect_str_list,
-    outcome_from_config,
+    build_outcome,
+)
+from flask_aiflow.skills.models import (
+    UNSET,
+    NonEmptyStr,
+    Priority,
+    SpeakSetting,
+    UnsetType,
+    VoiceKeys,
+    convert,
 )
 from flask_aiflow.skills.text import words
 
-KEY = "AIFLOW_MENU"
+KEY = CONFIG_KEY = "AIFLOW_MENU"
 
 #: ``start`` values: what the menu does when a call begins.
-START_SILENT = "silent"  # active and holding the floor, says nothing (the greeting speaks the options)
-START_PROMPT = "prompt"  # active, speaks its own prompt
-START_KEYWORD = "keyword"  # inactive until the caller says a main-menu keyword
+START_SILENT: Final = "silent"  # active and holding the floor, says nothing (the greeting speaks the options)
+START_PROMPT: Final = "prompt"  # active, speaks its own prompt
+START_KEYWORD: Final = "keyword"  # inactive until the caller says a main-menu keyword
 STARTS = (START_SILENT, START_PROMPT, START_KEYWORD)
 
-DEFAULTS: dict[str, Any] = {
-    "start": START_SILENT,
-    "main_menu_keywords": ["menu", "main menu", "start over", "menü", "hauptmenü"],
-    "repeat_keywords": ["repeat", "again", "wiederholen", "nochmal", "noch einmal"],
-    "back_keywords": ["back", "go back", "previous", "zurück"],
-    "no_match": "Sorry, I didn't catch that.",
-    "retries": 2,
-    "escalation": {"hangup": "Sorry, I could not understand you. Goodbye!"},
-    "global_options": [],
-}
+Start = Literal["silent", "prompt", "keyword"]
+Phrases = tuple[NonEmptyStr, ...]
 
-_VOICE_KEYS = ("tts", "barge_in", "user_input_timeout_seconds")
-_MENU_KEYS = ("prompt", "options", *_VOICE_KEYS)
-_TOP_KEYS = (*_MENU_KEYS, *DEFAULTS)
+
+class OptionModel(OutcomeKeys, kw_only=True):
+    """One choice of a menu: its ``name`` (a keyword too), and a sub-``menu`` or an outcome.
+
+    A transfer's ``caller_id_name`` defaults to the option's name and its
+    ``caller_id_number`` to the target.
+    """
+
+    name: NonEmptyStr
+    keywords: Phrases = ()
+    #: Keep the menu open after a spoken answer or clip and repeat its prompt.
+    stay_in_menu: bool = False
+    menu: LevelModel | UnsetType = UNSET
+
+
+class LevelModel(VoiceKeys, kw_only=True):
+    """A menu level: its prompt and options; the voice keys override the level above."""
+
+    prompt: SpeakSetting
+    options: Annotated[tuple[OptionModel, ...], Meta(min_length=1)]
+
+
+class GlobalOptionModel(OutcomeKeys, kw_only=True):
+    """An option that applies everywhere in the call ("agent"), at its own priority."""
+
+    name: NonEmptyStr
+    #: Default: the name.
+    keywords: Phrases | UnsetType = UNSET
+    priority: Priority = SAFETY
+
+
+def _default_escalation() -> EndingKeys:
+    return EndingKeys(hangup="Sorry, I could not understand you. Goodbye!")
+
+
+class MenuModel(LevelModel):
+    """The ``AIFLOW_MENU`` mapping: the root level and the menu's commands."""
+
+    start: Start = START_SILENT
+    main_menu_keywords: Phrases = ("menu", "main menu", "start over", "menü", "hauptmenü")
+    repeat_keywords: Phrases = ("repeat", "again", "wiederholen", "nochmal", "noch einmal")
+    back_keywords: Phrases = ("back", "go back", "previous", "zurück")
+    #: Said before the prompt again when nothing matched.
+    no_match: SpeakSetting = "Sorry, I didn't catch that."
+    #: Re-prompts before the escalation.
+    retries: Annotated[int, Meta(ge=0)] = 2
+    #: After too many misses: ``transfer`` (caller ID defaults to the target) or ``hangup``.
+    escalation: EndingKeys = msgspec.field(default_factory=_default_escalation)
+    global_options: tuple[GlobalOptionModel, ...] = ()
+    #: Take the caller's reply to the root prompt even when another skill said
+    #: it (the LLM skill handing the caller back): see skill.py.
+    reopen_after_prompt: bool = False
 
 #: Digits 1-9 as said in English and German; an option's position gives its digit.
 DIGIT_WORDS: dict[int, tuple[str, ...]] = {
@@ -118,6 +169,7 @@ class MenuConfig:
     retries: int
     escalation: Outcome
     global_options: tuple[GlobalOption, ...]
+    reopen_after_prompt: bool = False
 
     def menu_at(self, path: Any) -> tuple[Menu, tuple[int, ...]]:
         """The menu reached by following option indexes from the root.
@@ -138,7 +190,7 @@ class MenuConfig:
         return menu, tuple(path)
 
 
-# -- parsing -------------------------------------------------------------------
+# -- building ------------------------------------------------------------------
 
 
 def _phrase(raw: str, path: KeyPath) -> Phrase:
@@ -155,55 +207,51 @@ def _reprompt(no_match: Speak, prompt: Speak) -> Outcome:
     return Outcome(SAY, no_match, (prompt,))
 
 
-def _list(value: Any, path: KeyPath, *, allow_empty: bool = False) -> list[Any]:
-    if isinstance(value, str) or not isinstance(value, list | tuple):
-        raise path.error(f"expected a list, got {value!r}")
-    if not value and not allow_empty:
-        raise path.error("expected at least one entry, got an empty list")
-    return list(value)
-
-
 #: phrase -> (who uses it, where it is configured)
 _Claims = dict[Phrase, tuple[str, str]]
 
 
-class _Parser:
+class _Builder:
     """Builds a :class:`MenuConfig`, refusing a phrase that two things would answer to."""
 
-    def __init__(self, config: Mapping[str, Any], root: str, voice: Voice) -> None:
-        self.config = config
+    def __init__(self, model: MenuModel, root: str, voice: Voice) -> None:
+        self.model = model
         self.root_path = root
         self.path = KeyPath(KEY)
-        self.voice = voice.updated(config, self.path)
-        self.no_match = self.voice.speak(config["no_match"], self.path / "no_match")
+        self.voice = voice.updated(model, self.path)
+        self.no_match = self.voice.speak(model.no_match, self.path / "no_match")
         #: phrases of the commands and global options, which apply at every level
         self.everywhere: _Claims = {}
 
-    def parse(self) -> MenuConfig:
-        config, path = self.config, self.path
-        start = config["start"]
-        if start not in STARTS:
-            raise (path / "start").error(f"expected one of {', '.join(map(repr, STARTS))}, got {start!r}")
+    def build(self) -> MenuConfig:
+        model, path = self.model, self.path
         main_menu, repeat, back = (
-            self._phrases(config[key], path / key, f'the "{key}" command', self.everywhere)
+            self._phrases(getattr(model, key), path / key, f'the "{key}" command', self.everywhere)
             for key in ("main_menu_keywords", "repeat_keywords", "back_keywords")
         )
         global_options = tuple(
             self._global_option(item, path / "global_options" / index)
-            for index, item in enumerate(_list(config["global_options"], path / "global_options", allow_empty=True))
+            for index, item in enumerate(model.global_options)
         )
-        escalation = outcome_from_config(
-            config["escalation"], path / "escalation", kinds=("transfer", "hangup"), voice=self.voice, root=self.root_path
+        escalation = model.escalation
+        escalation_outcome = build_outcome(
+            escalation,
+            path / "escalation",
+            kinds=("transfer", "hangup"),
+            voice=self.voice,
+            root=self.root_path,
+            default_name=None if isinstance(escalation.transfer, UnsetType) else escalation.transfer.target,
         )
         return MenuConfig(
-            root=self._menu(config, path, self.voice),
-            start=start,
+            root=self._menu(model, path, self.voice),
+            start=model.start,
             main_menu=main_menu,
             repeat=repeat,
             back=back,
-            retries=expect_int(config["retries"], path / "retries", minimum=0),
-            escalation=escalation,
+            retries=model.retries,
+            escalation=escalation_outcome,
             global_options=global_options,
+            reopen_after_prompt=model.reopen_after_prompt,
         )
 
     @staticmethod
@@ -216,58 +264,48 @@ class _Parser:
         return phrase
 
     def _phrases(
-        self, value: Any, path: KeyPath, owner: str, claims: _Claims, first: Phrase | None = None
+        self, raws: tuple[str, ...], path: KeyPath, owner: str, claims: _Claims, first: Phrase | None = None
     ) -> tuple[Phrase, ...]:
         """Normalise a phrase list and claim each phrase for ``owner``; duplicates of one owner are dropped.
 
         ``first`` (an option's name) is a phrase already claimed; the list may then be empty.
         """
+        if not raws and first is None:
+            raise path.error("expected at least one entry, got an empty list")
         found = [first] if first is not None else []
-        for index, raw in enumerate(expect_str_list(value, path, allow_empty=first is not None)):
+        for index, raw in enumerate(raws):
             phrase = self._claim(raw, path / index, owner, claims)
             if phrase not in found:
                 found.append(phrase)
         return tuple(found)
 
-    def _global_option(self, value: Any, path: KeyPath) -> GlobalOption:
-        config = expect_mapping(value, path, allowed=("name", "keywords", "priority", *OUTCOMES), required=("name",))
-        name = expect_str(config["name"], path / "name")
-        owner = f"global option {name!r}"
-        if "keywords" in config:
-            found = self._phrases(config["keywords"], path / "keywords", owner, self.everywhere)
+    def _global_option(self, model: GlobalOptionModel, path: KeyPath) -> GlobalOption:
+        owner = f"global option {model.name!r}"
+        if model.keywords is not UNSET:
+            found = self._phrases(model.keywords, path / "keywords", owner, self.everywhere)
         else:
-            found = (self._claim(name, path / "name", owner, self.everywhere),)
-        priority = expect_priority(config.get("priority", SAFETY), path / "priority")
-        result = outcome_from_config(
-            config, path, voice=self.voice, root=self.root_path, extra_keys=("name", "keywords", "priority")
-        )
-        return GlobalOption(name, found, result, priority)
+            found = (self._claim(model.name, path / "name", owner, self.everywhere),)
+        result = build_outcome(model, path, voice=self.voice, root=self.root_path, default_name=model.name)
+        return GlobalOption(model.name, found, result, model.priority)
 
-    def _menu(self, config: Mapping[str, Any], path: KeyPath, voice: Voice) -> Menu:
-        for key in ("prompt", "options"):
-            if key not in config:
-                raise (path / key).error("missing")
-        voice = voice.updated(config, path)
-        prompt = voice.speak(config["prompt"], path / "prompt")
+    def _menu(self, model: LevelModel, path: KeyPath, voice: Voice) -> Menu:
+        voice = voice.updated(model, path)
+        prompt = voice.speak(model.prompt, path / "prompt")
         claims = dict(self.everywhere)
-        items = _list(config["options"], path / "options")
         options = tuple(
-            self._option(item, path / "options" / index, index, voice, claims) for index, item in enumerate(items)
+            self._option(item, path / "options" / index, index, voice, claims)
+            for index, item in enumerate(model.options)
         )
         return Menu(prompt, _reprompt(self.no_match, prompt), options)
 
-    def _option(self, value: Any, path: KeyPath, index: int, voice: Voice, claims: _Claims) -> Option:
-        config = expect_mapping(
-            value, path, allowed=("name", "keywords", "stay_in_menu", "menu", *OUTCOMES), required=("name",)
-        )
-        name = expect_str(config["name"], path / "name")
-        owner = f"option {name!r}"
-        named = self._claim(name, path / "name", owner, claims)  # the name is a keyword too
-        found = self._phrases(config.get("keywords", []), path / "keywords", owner, claims, first=named)
+    def _option(self, model: OptionModel, path: KeyPath, index: int, voice: Voice, claims: _Claims) -> Option:
+        owner = f"option {model.name!r}"
+        named = self._claim(model.name, path / "name", owner, claims)  # the name is a keyword too
+        found = self._phrases(model.keywords, path / "keywords", owner, claims, first=named)
         digit = index + 1 if index + 1 in DIGIT_WORDS else None
-        stay = expect_bool(config.get("stay_in_menu", False), path / "stay_in_menu")
-        if "menu" in config:
-            others = [kind for kind in OUTCOMES if kind in config]
+        stay = model.stay_in_menu
+        if model.menu is not UNSET:
+            others = [kind for kind in OUTCOMES if getattr(model, kind) is not UNSET]
             if others:
                 raise path.error(
                     'needs exactly one of "menu", "say", "audio", "transfer" or "hangup" '
@@ -275,24 +313,26 @@ class _Parser:
                 )
             if stay:
                 raise (path / "stay_in_menu").error("only for options that say something or play a clip")
-            submenu_path = path / "menu"
-            submenu = self._menu(expect_mapping(config["menu"], submenu_path, allowed=_MENU_KEYS), submenu_path, voice)
-            return Option(name, found, digit, submenu=submenu)
-        result = outcome_from_config(
-            config, path, voice=voice, root=self.root_path, extra_keys=("name", "keywords", "stay_in_menu")
-        )
+            submenu = self._menu(model.menu, path / "menu", voice)
+            return Option(model.name, found, digit, submenu=submenu)
+        result = build_outcome(model, path, voice=voice, root=self.root_path, default_name=model.name)
         if stay and result.kind not in (SAY, AUDIO):
             raise (path / "stay_in_menu").error("only for options that say something or play a clip")
-        return Option(name, found, digit, outcome=result, stay=stay)
+        return Option(model.name, found, digit, outcome=result, stay=stay)
+
+
+def build(model: MenuModel, app: Flask) -> MenuConfig:
+    """The menu tree of ``app`` (clip paths from its root, its speech defaults below the menu's)."""
+    return _Builder(model, app.root_path, Voice.of_app(app)).build()
 
 
 def load(value: Any, *, root: str | os.PathLike[str] = ".", voice: Voice = Voice()) -> MenuConfig | None:
-    """Parse ``AIFLOW_MENU``; None when it is not set (the skill then stays idle).
+    """Check and build ``AIFLOW_MENU`` without an app; None when it is not set.
 
     :param root: where relative clip paths start (the app's ``root_path``).
     :param voice: the speech defaults below the menu's own (the app's defaults).
     """
     if value is None:
         return None
-    config = expect_mapping(value, KeyPath(KEY), allowed=_TOP_KEYS, required=("prompt", "options"))
-    return _Parser({**DEFAULTS, **config}, os.fspath(root), voice).parse()
+    model: MenuModel = convert(value, MenuModel, KeyPath(KEY))
+    return _Builder(model, os.fspath(root), voice).build()

@@ -14,52 +14,48 @@ next turn; if that answer loses, the menu is still open and consistent. A
 spoken answer or clip that closes the menu releases the floor at once, so
 another skill can take it on the next turn. The menu counts as open only
 while it has a path *and* holds the floor.
+
+Reopening: a closed menu opens again on a main-menu keyword, and, with
+``reopen_after_prompt``, when the caller picks one of its options right
+after hearing the root prompt said by another skill (the LLM skill's
+``open_menu`` tool, or a greeting with the same text); a reply that is no
+choice is left to the other skills. The prompt is recognised in the call's
+transcript (whose assistant turns come from the actions the app sent); the
+transcript is read only while the menu is closed and the caller said no
+keyword.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from flask import Flask
-
-from flask_aiflow import Call, Candidate, SessionStart, UserSpeak, hookimpl, reprompt
-from flask_aiflow.skills.config import AppSettings, Voice
+from flask_aiflow import INTENT, Call, Candidate, SessionStart, UserSpeak, reprompt
+from flask_aiflow.skills.declare import Skill
 from flask_aiflow.skills.text import words
 
 from . import config as menu_config
-from .config import Menu, MenuConfig
+from .config import Menu, MenuConfig, MenuModel, build
 from .understand import AMBIGUOUS, BACK, MAIN_MENU, OPTION, REPEAT, choose, global_option, wants_main_menu
 
-AIFLOW_NAME = "menu"
-AIFLOW_PRIORITY = 50
-#: Quick, pure computation (no network, disk or locks): runs in the request
-#: thread, without the hand-over to a worker that the time budget needs.
-AIFLOW_INLINE = True
+_TAG = re.compile(r"<[^>]*>")
 
-#: Where the parsed configuration lives, per app.
-EXTENSION_KEY = "aiflow_menu"
-
-#: The parsed configuration, once per app.
-SETTINGS: AppSettings[MenuConfig | None] = AppSettings(
-    EXTENSION_KEY,
-    lambda app: menu_config.load(app.config.get(menu_config.KEY), root=app.root_path, voice=Voice.of_app(app)),
+#: Idle until ``AIFLOW_MENU`` is set; while open, its answers rank at least FLOOR.
+SKILL: Skill[MenuConfig] = Skill(
+    "menu", priority=INTENT, inline=True, config_key=menu_config.CONFIG_KEY, model=MenuModel, build=build
 )
+AIFLOW_NAME, AIFLOW_PRIORITY, AIFLOW_INLINE = SKILL.declaration
+aiflow_startup = SKILL.startup
+
+#: ``settings(app=None)``: the built ``AIFLOW_MENU`` of ``app`` (default: the
+#: current app), built on first use when the skill was registered after start-up.
+settings = SKILL.settings
 
 
-#: ``settings(app=None)``: the parsed ``AIFLOW_MENU`` of ``app`` (default: the
-#: current app), parsed on first use when the skill was registered after start-up.
-settings = SETTINGS.get
-
-
-@hookimpl
-def aiflow_startup(app: Flask) -> None:
-    SETTINGS.load(app)
-
-
-@hookimpl
+@SKILL.hook
 def aiflow_session_start(event: SessionStart, call: Call) -> Any:
-    config = settings()
-    if config is None or config.start == menu_config.START_KEYWORD:
+    config = SKILL.config
+    if config.start == menu_config.START_KEYWORD:
         return None
     _open(call, ())
     if config.start == menu_config.START_PROMPT:
@@ -67,11 +63,9 @@ def aiflow_session_start(event: SessionStart, call: Call) -> Any:
     return None  # open and listening; the greeting speaks
 
 
-@hookimpl
+@SKILL.hook
 def aiflow_user_speak(event: UserSpeak, call: Call) -> Any:
-    config = settings()
-    if config is None:
-        return None
+    config = SKILL.config
     said = words(event.text)
     chosen = global_option(config, said)
     if chosen is not None:
@@ -86,6 +80,11 @@ def aiflow_user_speak(event: UserSpeak, call: Call) -> Any:
         if wants_main_menu(config, said):
             _open(call, ())
             return Candidate(config.root.prompt, reason="menu: opened by keyword")
+        if config.reopen_after_prompt and _prompt_just_said(config, call):
+            choice = choose(config, config.root, said)
+            if choice is not None and choice.kind == OPTION:
+                _open(call, ())
+                return _answer(config, config.root, (), said, call)
         return None
     menu, path = config.menu_at(call.state["path"])
     return _answer(config, menu, path, said, call)
@@ -113,6 +112,14 @@ def _answer(config: MenuConfig, menu: Menu, path: tuple[int, ...], said: tuple[s
         return option.outcome.candidate(reason=reason, then=(menu.prompt,))
     _close(call, release=not option.outcome.ends_call)
     return option.outcome.candidate(reason=reason)
+
+
+def _prompt_just_said(config: MenuConfig, call: Call) -> bool:
+    """Whether the assistant's last words before this caller turn were the root prompt."""
+    prompt = config.root.prompt
+    expected = prompt.text if prompt.text is not None else _TAG.sub("", prompt.ssml or "").strip()
+    turns = call.transcript[:-1]  # the last turn is this caller turn
+    return bool(turns) and turns[-1]["role"] == "assistant" and turns[-1]["text"] == expected
 
 
 def _show(call: Call, menu: Menu, path: tuple[int, ...], reason: str) -> Candidate:

@@ -13,8 +13,7 @@ from flask import Flask
 import flask_aiflow_menu
 from flask_aiflow import FLOOR, SAFETY, SkillConfigError
 from flask_aiflow_menu.config import load
-from tests.conftest import event, make_app
-from tests.helpers import make_skill, says, wav_bytes
+from tests.helpers import event, make_app, make_skill, says, wav_bytes
 
 AGENT = {"target": "+1234567890", "caller_id_name": "Support Team"}
 MENU: dict[str, Any] = {
@@ -137,8 +136,8 @@ def test_without_configuration_the_menu_stays_idle() -> None:
         (lambda c: c.update(retries=-1), 'AIFLOW_MENU["retries"]: expected an integer >= 0'),
         (lambda c: c.update(escalation={"say": "hm"}), 'AIFLOW_MENU["escalation"]["say"]: unknown key'),
         (lambda c: c["options"][0].update(keywords=["?!"]), 'AIFLOW_MENU["options"][0]["keywords"][0]: \'?!\' has no words'),
-        (lambda c: c.update(barge_in={"strategy": "none", "minimum_characters": 3}),
-         'AIFLOW_MENU["barge_in"]["minimum_characters"]: only allowed with strategy "minimum_characters"'),
+        (lambda c: c.update(barge_in={"strategy": "none", "minimum_characters": 101}),
+         'AIFLOW_MENU["barge_in"]["minimum_characters"]: expected an integer from 1 to 100'),
         (lambda c: c.update(options=[]), 'AIFLOW_MENU["options"]: expected at least one entry'),
         (lambda c: c["global_options"][0].update(priority=None), 'AIFLOW_MENU["global_options"][0]["priority"]'),
     ],
@@ -193,6 +192,45 @@ class TestStart:
         assert call.text("billing") == "faq"  # not open yet: no routing, no floor
         assert call.text(keyword) == "Say billing, support or sales."
         assert is_transfer_to(call.say("billing"), "+4930111")
+
+
+class TestReopenAfterPrompt:
+    """Another skill (the LLM skill's ``open_menu``) says the root prompt: the caller's reply goes to the menu."""
+
+    def handing_back(self, **overrides: Any) -> Call:
+        hand_back = make_skill("assistant", 20, user_speak=says("Say billing, support or sales."))
+        return started(menu_app(hand_back, start="keyword", **overrides))
+
+    def test_the_reply_to_the_prompt_said_by_another_skill_is_routed(self) -> None:
+        call = self.handing_back(reopen_after_prompt=True)
+        assert call.text("what can I do?") == "Say billing, support or sales."
+        call.send("assistant_speak", text="Say billing, support or sales.")
+        assert is_transfer_to(call.say("billing"), "+4930111")
+
+    def test_only_right_after_the_prompt(self) -> None:
+        call = self.handing_back(reopen_after_prompt=True)
+        call.say("what can I do?")
+        call.send("assistant_speak", text="Say billing, support or sales.")
+        call.send("assistant_speak", text="Something else entirely.")
+        assert call.text("billing") == "Say billing, support or sales."  # the other skill answers
+
+    def test_a_reply_that_is_no_choice_is_left_to_the_others(self) -> None:
+        call = self.handing_back(reopen_after_prompt=True)
+        call.say("what can I do?")
+        call.send("assistant_speak", text="Say billing, support or sales.")
+        assert call.text("what is the weather like?") == "Say billing, support or sales."  # the other skill
+        call.send("assistant_speak", text="Say billing, support or sales.")
+        assert is_transfer_to(call.say("invoice"), "+4930111")
+
+    def test_off_by_default(self) -> None:
+        call = self.handing_back()
+        call.say("what can I do?")
+        call.send("assistant_speak", text="Say billing, support or sales.")
+        assert call.text("billing") == "Say billing, support or sales."
+
+    def test_a_bad_value_fails_at_start_up(self) -> None:
+        with pytest.raises(SkillConfigError, match=r'AIFLOW_MENU\["reopen_after_prompt"\]: expected true or false'):
+            menu_app(reopen_after_prompt="yes")
 
 
 # -- choosing ---------------------------------------------------------------------------------
@@ -472,3 +510,29 @@ class TestFloor:
         second.say("pizza")
         assert first.text("one") == "Please restart your router."
         assert is_transfer_to(second.say("one"), "+4930111")
+
+
+def test_a_transfer_s_caller_id_defaults_to_the_option_name_and_the_target() -> None:
+    config = copy.deepcopy(MENU)
+    config["options"][0]["transfer"] = {"target": "+4930111"}
+    config["escalation"] = {"transfer": {"target": "+4930999"}}
+    built = load(config)
+    assert built is not None
+    billing = built.root.options[0].outcome
+    assert billing is not None and billing.action.to_dict() == {
+        "type": "transfer",
+        "target_phone_number": "+4930111",
+        "caller_id_name": "billing",
+        "caller_id_number": "+4930111",
+    }
+    escalation = built.escalation.action.to_dict()
+    assert (escalation["caller_id_name"], escalation["caller_id_number"]) == ("+4930999", "+4930999")
+    agent = built.global_options[0].outcome.action.to_dict()
+    assert agent["caller_id_name"] == AGENT["caller_id_name"]  # a configured name stays
+
+
+def test_the_configuration_schema_comes_from_the_model() -> None:
+    schema = flask_aiflow_menu.SKILL.schema()
+    assert schema["title"] == "AIFLOW_MENU"
+    option = schema["$defs"]["OptionModel"]
+    assert option["required"] == ["name"] and "menu" in option["properties"]

@@ -11,44 +11,31 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask
+from flask_aiflow import INTENT, Call, Candidate, UserInputTimeout, hookimpl
+from flask_aiflow.skills.declare import Skill
 
-from flask_aiflow import Call, Candidate, UserInputTimeout, hookimpl
-from flask_aiflow.skills.config import AppSettings, Voice
+from .config import CONFIG_KEY, TimeoutConfig, TimeoutSettings, build
 
-from . import config as timeout_config
-from .config import TimeoutConfig
-
-AIFLOW_NAME = "timeout"
-AIFLOW_PRIORITY = 50
-#: Quick, pure computation (no network, disk or locks): runs in the request
-#: thread, without the hand-over to a worker that the time budget needs.
-AIFLOW_INLINE = True
-
-#: Where the parsed configuration lives, per app.
-EXTENSION_KEY = "aiflow_timeout"
-
-#: The parsed configuration, once per app.
-SETTINGS: AppSettings[TimeoutConfig] = AppSettings(
-    EXTENSION_KEY, lambda app: timeout_config.load(app.config.get(timeout_config.KEY), voice=Voice.of_app(app))
+#: Works without configuration (every key has a default).
+SKILL: Skill[TimeoutSettings] = Skill(
+    "timeout",
+    priority=INTENT,
+    inline=True,
+    config_key=CONFIG_KEY,
+    model=TimeoutConfig,
+    build=build,
+    needs_config=False,
 )
+AIFLOW_NAME, AIFLOW_PRIORITY, AIFLOW_INLINE = SKILL.declaration
+aiflow_startup = SKILL.startup
+
+#: ``settings(app=None)``: the built ``AIFLOW_TIMEOUT`` of ``app`` (default: the current app).
+settings = SKILL.settings
 
 
-#: ``settings(app=None)``: the parsed ``AIFLOW_TIMEOUT`` of ``app`` (default: the
-#: current app), parsed on first use when the skill was registered after start-up.
-settings = SETTINGS.get
-
-
-@hookimpl
-def aiflow_startup(app: Flask) -> None:
-    SETTINGS.load(app)
-
-
-@hookimpl
+@SKILL.hook
 def aiflow_user_input_timeout(event: UserInputTimeout, call: Call) -> Any:
-    config = settings()
-    if config is None:
-        return None
+    config = SKILL.config
     count = int(call.state.get("count", 0)) + 1
     call.state["count"] = count
     steps = len(config.prompts)

@@ -9,8 +9,7 @@ from flask import Flask
 
 import flask_aiflow_timeout
 from flask_aiflow import SkillConfigError
-from tests.conftest import event, make_app
-from tests.helpers import make_skill, says
+from tests.helpers import event, make_app, make_skill, says
 
 AGENT = {"target": "+1234567890", "caller_id_name": "Support Team"}
 
@@ -139,7 +138,7 @@ class TestConfigured:
 @pytest.mark.parametrize(
     ("config", "message"),
     [
-        ({"prompts": "Hello?"}, "AIFLOW_TIMEOUT[\"prompts\"]: expected a list of prompts, got 'Hello?'"),
+        ({"prompts": "Hello?"}, 'AIFLOW_TIMEOUT["prompts"]: expected a list, got "Hello?" (string)'),
         ({"prompts": [{"txt": "Hi"}]}, "AIFLOW_TIMEOUT[\"prompts\"][0][\"txt\"]: unknown key (did you mean 'text'?)"),
         ({"escalation": {"say": "Hm"}}, 'AIFLOW_TIMEOUT["escalation"]["say"]: unknown key'),
         ({"escalation": {"transfer": {"target": "0800", "caller_id_name": "X"}}},

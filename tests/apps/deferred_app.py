@@ -1,0 +1,39 @@
+"""The slow order skill (tests/skills/orders.py) behind a real server, for the end-to-end tests.
+
+Configured from the environment: ``AIFLOW_STATE_STORE`` (default memory),
+``AIFLOW_REDIS_PREFIX``, and the skill's own ``AIFLOW_TEST_GATE_DIR`` /
+``AIFLOW_TEST_HURRY_DEADLINE``. Every response says which worker process
+answered (``X-Worker-Pid``); ``/test/deferred/<id>`` shows the call's slow
+work as its record holds it.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from flask import Flask, Response, jsonify
+
+from flask_aiflow import AiFlow, get_state
+from tests.skills import echo, orders
+
+app = Flask(__name__)
+app.config.update(
+    AIFLOW_SHARED_SECRET="test-secret",
+    AIFLOW_LOAD_ENTRY_POINTS=False,
+    AIFLOW_STATE_STORE=os.environ.get("AIFLOW_STATE_STORE", "memory"),
+    AIFLOW_REDIS_PREFIX=os.environ.get("AIFLOW_REDIS_PREFIX", "aiflow:"),
+)
+AiFlow(app, skills=[echo, orders])
+
+
+@app.after_request
+def tell_the_worker(response: Response) -> Response:
+    response.headers["X-Worker-Pid"] = str(os.getpid())
+    return response
+
+
+@app.get("/test/deferred/<session_id>")
+def deferred(session_id: str) -> Any:
+    record = get_state().store.load_record(session_id)
+    return jsonify(None if record is None else record.deferred)
