@@ -19,9 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
 import requests
 from simple_websocket import Client, ConnectionClosed
+
+from flask_aiflow.calls.redis_store import RedisStore
 
 from .helpers import SECRET, assert_next_answers, event, wait_until
 from .server import Server, serve
@@ -287,12 +288,22 @@ class TestPushAcrossWorkers:
             results.append(requests.post(f"{server.url}/test/send/{session_id}", json={"type": "barge_in"}, timeout=10))
 
         node = requests.get(f"{server.url}/test/holder/{session_id}", timeout=5).json()["node"]
-        watcher = redis.Redis.from_url(server.env["AIFLOW_STATE_STORE"]).pubsub()
-        watcher.subscribe(f"{server.env['AIFLOW_REDIS_PREFIX']}node:{node}")
+        # the app's own store and relay, so the watch is what the workers use
+        # (plain pub/sub on one Redis, sharded pub/sub on a cluster)
+        store = RedisStore.from_url(server.env["AIFLOW_STATE_STORE"], prefix=server.env["AIFLOW_REDIS_PREFIX"])
+        relay = store.relay()
+        watcher = store.client.pubsub()
+        if relay.sharded:
+            watcher.ssubscribe(relay.channel(node))
+        else:
+            watcher.subscribe(relay.channel(node))
 
         def next_message_is(kind: str) -> bool:
-            message = watcher.get_message(timeout=0.05)
-            return message is not None and message["type"] == kind
+            if relay.sharded:
+                message = watcher.get_sharded_message(timeout=0.05)
+            else:
+                message = watcher.get_message(timeout=0.05)
+            return message is not None and message["type"] in (kind, "s" + kind)
 
         sender = threading.Thread(target=push)
         try:
@@ -308,6 +319,7 @@ class TestPushAcrossWorkers:
                 os.kill(holder, signal.SIGCONT)
         finally:
             watcher.close()
+            store.close()
         sender.join(timeout=15)
         [response] = results
         return int(response.headers["X-Worker-Pid"]), (response.status_code, response.json())
