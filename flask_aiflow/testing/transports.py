@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 from flask import Flask
 from simple_websocket import ConnectionClosed  # type: ignore[import-untyped]
@@ -291,7 +292,7 @@ class RemoteWebSocket:
             self.ws = Client.connect(url, headers=headers)
         except HandshakeError as exc:
             _close_abandoned_sockets(exc)
-            raise TransportError(f"the WebSocket handshake with {url} was refused with HTTP {exc.status_code}") from None
+            raise _refused(exc.status_code, f"the WebSocket handshake with {url}") from None
         except OSError as exc:
             _close_abandoned_sockets(exc)
             raise TransportError(f"cannot connect to {url}: {exc}") from None
@@ -351,7 +352,7 @@ def _webhook_reply(status: int, text: str, decision: Decision | None) -> Reply:
     if status == 204:
         return Reply((), status, decision)
     if status != 200:
-        raise TransportError(f"the webhook answered HTTP {status}: {text[:500]}")
+        raise _refused(status, "the webhook", text)
     try:
         body = json.loads(text)
     except ValueError:
@@ -393,18 +394,51 @@ def open_channel(
         if transport == "webhook":
             return InProcessWebhook(target, secret)
         return InProcessWebSocket(target, secret, timeout=max(timeout, 30.0))
-    base = target.rstrip("/")
     if transport == "webhook":
-        return HttpWebhook(base + webhook_path, secret, timeout=timeout)
-    ws_base = "ws://" + base.removeprefix("http://") if base.startswith("http://") else base
-    ws_base = "wss://" + ws_base.removeprefix("https://") if ws_base.startswith("https://") else ws_base
+        return HttpWebhook(remote_url(target, webhook_path, websocket=False), secret, timeout=timeout)
     return RemoteWebSocket(
-        ws_base + websocket_path, secret, quiet_seconds=quiet_seconds, timeout=timeout, settle_seconds=settle_seconds
+        remote_url(target, websocket_path, websocket=True),
+        secret,
+        quiet_seconds=quiet_seconds,
+        timeout=timeout,
+        settle_seconds=settle_seconds,
     )
+
+
+def remote_url(target: str, path: str, *, websocket: bool) -> str:
+    """The URL to call for ``target``: a server's base URL, or the route's own URL as given.
+
+    ``http://host:5000`` gets the route's path appended; a URL that already
+    ends with it (``http://host:5000/webhook``, ``ws://host:5000/ws``) is
+    taken as it is. A WebSocket URL may be given as ``http(s)://`` or
+    ``ws(s)://``.
+    """
+    url = target.rstrip("/")
+    if websocket:
+        for http, ws in (("http://", "ws://"), ("https://", "wss://")):
+            if url.startswith(http):
+                url = ws + url.removeprefix(http)
+    if urlsplit(url).path.endswith(path.rstrip("/")):
+        return url
+    return url + path
+
+
+def _refused(status: int, where: str, text: str = "") -> TransportError:
+    """A transport error for a refused request; a 401 says how to pass the shared secret."""
+    message = f"{where} answered HTTP {status}"
+    if text:
+        message += f": {text[:500]}"
+    if status == 401:
+        message += (
+            " (pass the app's AIFLOW_SHARED_SECRET as CallSimulator(url, secret=...); it is sent as the"
+            f" {TOKEN_HEADER} header)"
+        )
+    return TransportError(message)
 
 
 __all__ = [
     "TRANSPORTS",
+    "remote_url",
     "Channel",
     "HttpWebhook",
     "InProcessWebSocket",
