@@ -1061,3 +1061,16 @@ def test_round_trip(action: Action) -> None:
     wire = action.to_dict()
     assert next(iter(wire)) == "type"
     assert action_from_dict(json.loads(json.dumps(wire))) == action
+
+
+def test_the_transfer_builder_defaults_both_caller_id_fields_to_the_target_as_the_configuration_does() -> None:
+    from flask_aiflow import transfer
+
+    assert transfer("+4921155555000").to_dict() == {
+        "type": "transfer",
+        "target_phone_number": "+4921155555000",
+        "caller_id_name": "+4921155555000",
+        "caller_id_number": "+4921155555000",
+    }
+    given = transfer("+4921155555000", caller_id_name="Support", caller_id_number="+4921155555555")
+    assert (given.caller_id_name, given.caller_id_number) == ("Support", "+4921155555555")

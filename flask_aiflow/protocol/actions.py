@@ -670,12 +670,19 @@ def hangup() -> Hangup:
     return Hangup()
 
 
-def transfer(target_phone_number: str, *, caller_id_name: str, caller_id_number: str) -> Transfer:
-    """Transfer the call; all numbers in E.164 format."""
+def transfer(
+    target_phone_number: str, *, caller_id_name: str | None = None, caller_id_number: str | None = None
+) -> Transfer:
+    """Transfer the call; all numbers in E.164 format.
+
+    The service requires both caller ID fields; as in the skills'
+    configuration, ``caller_id_number`` defaults to the target and
+    ``caller_id_name`` to the target too (a name is only shown, never dialled).
+    """
     return Transfer(
         target_phone_number=target_phone_number,
-        caller_id_name=caller_id_name,
-        caller_id_number=caller_id_number,
+        caller_id_name=target_phone_number if caller_id_name is None else caller_id_name,
+        caller_id_number=target_phone_number if caller_id_number is None else caller_id_number,
     )
 
 
