@@ -670,19 +670,29 @@ def hangup() -> Hangup:
     return Hangup()
 
 
+class _Target:
+    """The default of :func:`transfer`'s caller ID fields: the target's number."""
+
+    def __repr__(self) -> str:
+        return "TARGET"
+
+
+TARGET = _Target()
+
+
 def transfer(
-    target_phone_number: str, *, caller_id_name: str | None = None, caller_id_number: str | None = None
+    target_phone_number: str, *, caller_id_name: str | _Target = TARGET, caller_id_number: str | _Target = TARGET
 ) -> Transfer:
     """Transfer the call; all numbers in E.164 format.
 
     The service requires both caller ID fields; as in the skills'
-    configuration, ``caller_id_number`` defaults to the target and
-    ``caller_id_name`` to the target too (a name is only shown, never dialled).
+    configuration, each defaults to the target's number (a name is only
+    shown, never dialled). An explicit ``None`` or blank value is an error.
     """
     return Transfer(
         target_phone_number=target_phone_number,
-        caller_id_name=target_phone_number if caller_id_name is None else caller_id_name,
-        caller_id_number=target_phone_number if caller_id_number is None else caller_id_number,
+        caller_id_name=target_phone_number if isinstance(caller_id_name, _Target) else caller_id_name,
+        caller_id_number=target_phone_number if isinstance(caller_id_number, _Target) else caller_id_number,
     )
 
 
