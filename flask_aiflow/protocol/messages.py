@@ -26,19 +26,23 @@ Path = tuple[str | int, ...]
 MISSING: Any = object()
 
 
-def quote(text: str, limit: int = 40) -> str:
-    """A string as a JSON literal for messages, shortened and ASCII-only (safe to log)."""
-    return json.dumps(text if len(text) <= limit else text[: limit - 3] + "...")
+def quote(text: str, limit: int = 40, *, ascii_only: bool = True) -> str:
+    """A string as a JSON literal for messages, shortened; ASCII-only by default (safe to log)."""
+    return json.dumps(text if len(text) <= limit else text[: limit - 3] + "...", ensure_ascii=ascii_only)
 
 
-def describe(value: Any) -> str:
-    """Name a value for an error message: a short literal plus its JSON type."""
+def describe(value: Any, *, ascii_only: bool = True) -> str:
+    """Name a value for an error message: a short literal plus its JSON type.
+
+    What the service sent is quoted ASCII-only (it may be hostile and is
+    logged); a value from the app's own configuration may keep its letters.
+    """
     if value is None:
         return "null"
     if value is True or value is False:
         return f"{'true' if value else 'false'} (boolean)"
     if isinstance(value, str):
-        return f"{quote(value)} (string)"
+        return f"{quote(value, ascii_only=ascii_only)} (string)"
     if isinstance(value, (int, float)):
         text = repr(value)
         if len(text) > 40:

@@ -33,6 +33,7 @@ from typing import Annotated, Any, Literal, TypeVar, Union
 import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
+from flask_aiflow.protocol import messages
 from flask_aiflow.skills.registry import SkillConfigError
 
 if typing.TYPE_CHECKING:
@@ -324,18 +325,4 @@ def _literal_choices(kind: Any) -> tuple[Any, ...]:
 
 def describe(value: Any) -> str:
     """Name a configured value for an error message: a short literal and its JSON type."""
-    if value is None:
-        return "null"
-    if value is True or value is False:
-        return f"{'true' if value else 'false'} (boolean)"
-    if isinstance(value, str):
-        text = json.dumps(value if len(value) <= 40 else value[:37] + "...", ensure_ascii=False)
-        return f"{text} (string)"
-    if isinstance(value, int | float):
-        text = repr(value)
-        return f"{text if len(text) <= 40 else text[:37] + '...'} (number)"
-    if isinstance(value, Mapping):
-        return "an object"
-    if isinstance(value, list | tuple):
-        return "an array"
-    return f"a {type(value).__name__}"
+    return messages.describe(value, ascii_only=False)
