@@ -23,7 +23,6 @@ own checks.
 from __future__ import annotations
 
 import difflib
-import json
 import re
 import types
 import typing
