@@ -61,7 +61,7 @@ class Reply:
 
     @property
     def status_line(self) -> str:
-        return f"{self.status} {HTTP_STATUS_CODES.get(self.status, 'Unknown')}"
+        return f"{self.status} {HTTP_STATUS_CODES.get(self.status, 'Unknown').upper()}"  # as werkzeug writes it
 
 
 def _json_reply(status: int, body: bytes, headers: dict[str, str] | None = None) -> Reply:
