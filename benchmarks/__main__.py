@@ -74,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="short runs, for trying the setup (noisy figures)")
     parser.add_argument("--only", default=",".join(PARTS), help="comma-separated parts (default: all)")
+    parser.add_argument("--servers", default=",".join(http_bench.SERVERS),
+                        help="comma-separated Python servers for the http part (default: all)")
     args = parser.parse_args(argv)
     parts = [p.strip() for p in args.only.split(",") if p.strip()]
     unknown = [p for p in parts if p not in PARTS]
@@ -81,14 +83,19 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown part(s): {', '.join(unknown)}; choose from {', '.join(PARTS)}")
 
     command = "python -m benchmarks" + (" --quick" if args.quick else "") + (
-        f" --only {','.join(parts)}" if parts != list(PARTS) else "")
+        f" --only {','.join(parts)}" if parts != list(PARTS) else "") + (
+        f" --servers '{args.servers}'" if args.servers != ",".join(http_bench.SERVERS) else "")
     sections = [f"`{command}` on {machine()}"]
     print(sections[0], flush=True)
     results = {}
     for part in parts:
         started = time.monotonic()
         print(f"\n... {part}", file=sys.stderr, flush=True)
-        results[part] = PARTS[part].run(quick=args.quick)
+        if part == "http":
+            servers = tuple(s.strip() for s in args.servers.split(",") if s.strip())
+            results[part] = http_bench.run(quick=args.quick, servers=servers)
+        else:
+            results[part] = PARTS[part].run(quick=args.quick)
         text = PARTS[part].report(results[part])
         print(f"\n{text}\n({part}: {time.monotonic() - started:.0f} s)", flush=True)
         sections.append(text)

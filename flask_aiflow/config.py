@@ -35,6 +35,10 @@ DEFAULTS: dict[str, Any] = {
     "AIFLOW_ALLOW_UNAUTHENTICATED": False,
     # Route paths; None disables the route.
     "AIFLOW_WEBHOOK_PATH": "/webhook",
+    # Answer POSTs to the webhook path in a WSGI layer around app.wsgi_app,
+    # without Flask's request handling (no before/after_request hooks, error
+    # handlers or request context there); False: through the Flask view.
+    "AIFLOW_WEBHOOK_FAST_PATH": True,
     "AIFLOW_WEBSOCKET_PATH": "/ws",
     "AIFLOW_HEALTH_PATH": "/health",
     # Largest accepted request body or WebSocket message, in bytes.
@@ -144,6 +148,7 @@ class Settings:
     secrets: tuple[bytes, ...]
     allow_unauthenticated: bool
     webhook_path: str | None
+    webhook_fast_path: bool
     websocket_path: str | None
     health_path: str | None
     max_event_bytes: int
@@ -326,6 +331,7 @@ def load_settings(config: Mapping[str, Any]) -> Settings:
         secrets=_secrets(config["AIFLOW_SHARED_SECRET"]),
         allow_unauthenticated=bool(config["AIFLOW_ALLOW_UNAUTHENTICATED"]),
         webhook_path=_path("AIFLOW_WEBHOOK_PATH", config["AIFLOW_WEBHOOK_PATH"]),
+        webhook_fast_path=bool(config["AIFLOW_WEBHOOK_FAST_PATH"]),
         websocket_path=_path("AIFLOW_WEBSOCKET_PATH", config["AIFLOW_WEBSOCKET_PATH"]),
         health_path=_path("AIFLOW_HEALTH_PATH", config["AIFLOW_HEALTH_PATH"]),
         max_event_bytes=_positive_int("AIFLOW_MAX_EVENT_BYTES", config["AIFLOW_MAX_EVENT_BYTES"]),

@@ -128,6 +128,12 @@ class AiFlow:
     ``init_app`` reads these configuration keys once (defaults in
     :data:`flask_aiflow.config.DEFAULTS`): ``AIFLOW_SHARED_SECRET``,
     ``AIFLOW_ALLOW_UNAUTHENTICATED``, ``AIFLOW_WEBHOOK_PATH``,
+    ``AIFLOW_WEBHOOK_FAST_PATH`` (default True: POSTs to the webhook path are
+    answered by a WSGI layer around ``app.wsgi_app`` that pushes only an app
+    context, so Flask's request hooks, error handlers, request context and
+    request signals do not run for them, nor WSGI middleware wrapped around
+    ``app.wsgi_app`` before ``init_app``; False serves them through the
+    Flask view, see :mod:`flask_aiflow.web.webhook`),
     ``AIFLOW_WEBSOCKET_PATH``, ``AIFLOW_HEALTH_PATH``,
     ``AIFLOW_MAX_EVENT_BYTES``, ``AIFLOW_MAX_JSON_DEPTH``,
     ``AIFLOW_LOAD_ENTRY_POINTS``, ``AIFLOW_SKILLS``,
@@ -239,6 +245,10 @@ class AiFlow:
         from flask_aiflow.web.routes import create_blueprint
 
         app.register_blueprint(create_blueprint(settings))
+        if settings.webhook_path and settings.webhook_fast_path:
+            from flask_aiflow.web.webhook import WebhookFastPath
+
+            app.wsgi_app = WebhookFastPath(app, state, app.wsgi_app, settings.webhook_path)  # type: ignore[method-assign]
         app.cli.add_command(aiflow_cli)
         register_console(app)
 

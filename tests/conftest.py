@@ -121,6 +121,19 @@ def app() -> Flask:
     return make_app(echo)
 
 
+@pytest.fixture(params=[True, False], ids=["fast-path", "flask-view"])
+def webhook_path(request: Any, monkeypatch: pytest.MonkeyPatch) -> bool:
+    """Both ways to the webhook: every app built in the test gets this ``AIFLOW_WEBHOOK_FAST_PATH`` by default.
+
+    For modules whose webhook tests must hold on both paths:
+    ``pytestmark = pytest.mark.usefixtures("webhook_path")``.
+    """
+    from flask_aiflow.config import DEFAULTS
+
+    monkeypatch.setitem(DEFAULTS, "AIFLOW_WEBHOOK_FAST_PATH", request.param)
+    return bool(request.param)
+
+
 @pytest.fixture
 def client(app: Flask) -> Any:
     return app.test_client()

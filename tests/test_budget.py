@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 import requests
-from flask import current_app, request
+from flask import current_app, has_request_context, request
 
 from flask_aiflow import ConfigurationError, signals
 from flask_aiflow.skills import pool as skillpool
@@ -221,21 +221,25 @@ class TestLateSkillsChangeNothing:
 
 
 class TestWhereSkillsRun:
-    def test_with_a_budget_skills_run_in_a_worker_with_the_app_and_request_contexts(self) -> None:
+    @pytest.mark.parametrize("fast_path", [False, True], ids=["flask-view", "fast-path"])
+    def test_with_a_budget_skills_run_in_a_worker_with_the_app_and_request_contexts(self, fast_path: bool) -> None:
+        """The worker gets the contexts the request has: app and request through the Flask view, the app alone on the fast path."""
         seen: dict[str, Any] = {}
 
         def look(event: Any, call: Any) -> str:
             seen["thread"] = threading.current_thread()
             seen["app"] = current_app.name
-            seen["path"] = request.path
+            seen["path"] = request.path if has_request_context() else None
             return "ok"
 
-        app = make_app(make_skill("look", user_speak=look), AIFLOW_EVENT_BUDGET_MS=1000)
+        app = make_app(
+            make_skill("look", user_speak=look), AIFLOW_EVENT_BUDGET_MS=1000, AIFLOW_WEBHOOK_FAST_PATH=fast_path
+        )
         response = app.test_client().post("/webhook", json=event("user_speak", "t1"), headers={"X-API-TOKEN": SECRET})
         assert response.get_json()["text"] == "ok"
         assert seen["thread"] is not threading.current_thread()
         assert seen["thread"].name.startswith("aiflow-skills-")
-        assert seen["app"] == app.name and seen["path"] == "/webhook"
+        assert seen["app"] == app.name and seen["path"] == (None if fast_path else "/webhook")
 
     def test_without_a_budget_skills_run_inline(self) -> None:
         seen: list[Any] = []

@@ -31,21 +31,32 @@ SECRET = "test-secret"  # the secret of tests.apps.simulator_app
 JSON_HEADERS = {"Content-Type": "application/json", "X-API-TOKEN": SECRET}
 
 
-def werkzeug_app() -> Any:
-    return make_app(frontdesk, AIFLOW_SHARED_SECRET=SECRET, AIFLOW_FALLBACK=None)
+def werkzeug_app(fast_path: bool = True) -> Any:
+    return make_app(frontdesk, AIFLOW_SHARED_SECRET=SECRET, AIFLOW_FALLBACK=None, AIFLOW_WEBHOOK_FAST_PATH=fast_path)
 
 
-@pytest.fixture(scope="module", params=["werkzeug", pytest.param("gunicorn", marks=pytest.mark.server)])
+@pytest.fixture(
+    scope="module",
+    params=[
+        ("werkzeug", True),
+        ("werkzeug", False),
+        pytest.param(("gunicorn", True), marks=pytest.mark.server),
+        pytest.param(("gunicorn", False), marks=pytest.mark.server),
+    ],
+    ids=["werkzeug-fast-path", "werkzeug-flask-view", "gunicorn-fast-path", "gunicorn-flask-view"],
+)
 def server(request: Any) -> Iterator[tuple[str, str, int]]:
-    """(name, host, port) of a running server with the front-desk skill."""
-    if request.param == "gunicorn":
-        with gunicorn("tests.apps.simulator_app:app") as url:
+    """(name, host, port) of a running server with the front-desk skill, on either way to the webhook."""
+    kind, fast_path = request.param
+    if kind == "gunicorn":
+        env = {"FLASK_AIFLOW_WEBHOOK_FAST_PATH": "true" if fast_path else "false"}
+        with gunicorn("tests.apps.simulator_app:app", env=env) as url:
             parts = urlsplit(url)
             assert parts.hostname is not None and parts.port is not None
             yield "gunicorn", parts.hostname, parts.port
         return
     port = free_port()
-    httpd = make_server("127.0.0.1", port, werkzeug_app(), threaded=True)
+    httpd = make_server("127.0.0.1", port, werkzeug_app(fast_path), threaded=True)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     try:
@@ -112,8 +123,9 @@ def test_a_204_has_no_content_type(server: tuple[str, str, int]) -> None:
         conn.close()
 
 
-def test_a_body_too_large_to_read_away_closes_the_connection() -> None:
-    app = werkzeug_app()
+@pytest.mark.parametrize("fast_path", [True, False], ids=["fast-path", "flask-view"])
+def test_a_body_too_large_to_read_away_closes_the_connection(fast_path: bool) -> None:
+    app = werkzeug_app(fast_path)
     big = b"x" * (DISCARD_LIMIT + 1)
     response = app.test_client().post("/webhook", data=big, headers=JSON_HEADERS)
     assert response.status_code == 413

@@ -12,6 +12,8 @@ from flask_aiflow.web.ratelimit import AuthFailureLimiter, client_address
 
 from .helpers import SECRET, event, make_app
 
+pytestmark = pytest.mark.usefixtures("webhook_path")
+
 
 class Clock:
     def __init__(self) -> None:

@@ -12,6 +12,8 @@ from flask_aiflow import signals
 
 from .helpers import SECRET, event, make_app
 
+pytestmark = pytest.mark.usefixtures("webhook_path")
+
 
 def test_session_start_answers_with_action_json(post: Any) -> None:
     response = post(event("session_start", "s1"))

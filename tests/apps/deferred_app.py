@@ -12,8 +12,9 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from flask import Flask, Response, jsonify
+from flask import Flask, jsonify
 
+from tests.apps.worker_pid import tell_the_worker
 from flask_aiflow import AiFlow, get_state
 from tests.skills import echo, orders
 
@@ -27,10 +28,7 @@ app.config.update(
 AiFlow(app, skills=[echo, orders])
 
 
-@app.after_request
-def tell_the_worker(response: Response) -> Response:
-    response.headers["X-Worker-Pid"] = str(os.getpid())
-    return response
+app.wsgi_app = tell_the_worker(app.wsgi_app)  # type: ignore[method-assign]
 
 
 @app.get("/test/deferred/<session_id>")

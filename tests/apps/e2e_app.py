@@ -11,4 +11,5 @@ app.config.update(
     AIFLOW_LOAD_ENTRY_POINTS=False,
     AIFLOW_MAX_EVENT_BYTES=4096,
 )
+app.config.from_prefixed_env()  # e.g. FLASK_AIFLOW_WEBHOOK_FAST_PATH=false
 AiFlow(app, skills=[echo, broken])

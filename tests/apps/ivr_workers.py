@@ -4,14 +4,8 @@ The multi-process tests serve it with gunicorn and several workers; the store
 comes from the example's own switch (``AIFLOW_REDIS_URL``).
 """
 
-import os
-
-from flask import Response
-
 from examples.ivr_app import app
+from tests.apps.worker_pid import tell_the_worker
 
 
-@app.after_request
-def tell_the_worker(response: Response) -> Response:
-    response.headers["X-Worker-Pid"] = str(os.getpid())
-    return response
+app.wsgi_app = tell_the_worker(app.wsgi_app)  # type: ignore[method-assign]

@@ -1,10 +1,9 @@
 """The app the multiprocess metrics test serves with two gunicorn workers."""
 
-import os
-
 from flask import Flask
 
 from flask_aiflow import AiFlow
+from tests.apps.worker_pid import tell_the_worker
 from tests.skills import echo
 
 app = Flask(__name__)
@@ -14,9 +13,4 @@ app.config.update(
     AIFLOW_METRICS=True,
 )
 AiFlow(app, skills=[echo])
-
-
-@app.after_request
-def name_the_worker(response):
-    response.headers["X-Worker"] = str(os.getpid())
-    return response
+app.wsgi_app = tell_the_worker(app.wsgi_app, "X-Worker")  # type: ignore[method-assign]

@@ -17,8 +17,9 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, jsonify, request
 
+from tests.apps.worker_pid import tell_the_worker
 from flask_aiflow import AiFlow, CallNotConnected, Candidate, get_state, hangup, hookimpl, live_calls, send, speak
 
 TIMEOUT_SECONDS = 5
@@ -88,10 +89,7 @@ app.config.update(
 aiflow = AiFlow(app, skills=[Counter(), Chatter(), Listener()])
 
 
-@app.after_request
-def tell_the_worker(response: Response) -> Response:
-    response.headers["X-Worker-Pid"] = str(os.getpid())
-    return response
+app.wsgi_app = tell_the_worker(app.wsgi_app)  # type: ignore[method-assign]
 
 
 @app.post("/test/send/<session_id>")
