@@ -249,7 +249,9 @@ def test_two_connections_of_a_call_close_on_two_workers_and_it_ends_once(
     assert len(ended) == 1 and len(left) == 1, server.log()
     assert ended[0].split()[0] == str(second_pid)  # the worker that held the call last ended it
     assert left[0].split()[0] == str(first_pid)
-    assert "another process" in left[0] or "it has ended meanwhile" in left[0]
+    # the first worker left it alone for one of the reasons that mean "the other one has it":
+    # it came back elsewhere, the other worker's claim was there first, or the call was gone
+    assert any(reason in left[0] for reason in ("another process", "another closed connection", "ended meanwhile"))
 
     found = wait_for_lines(notes, sid, 2)
     assert sorted(line[0] for line in found) == ["call_ended", "session_end"], found
