@@ -1,4 +1,13 @@
-"""WebSocket: 100, 500 and 1,000 concurrent calls, one event per second each, under gunicorn.
+"""WebSocket: a closed loop against the reference's Node ``ws`` example, and 100, 500 and 1,000 paced calls.
+
+Closed loop (:mod:`benchmarks.ws_closed_client`): 500 calls at once, each
+sending 60 ``user_speak`` events one after the other as fast as they are
+answered, against the IVR app under gunicorn with the production
+configuration (``examples/deploy/gunicorn.conf.py``, gevent) and against
+the reference's Node.js example (``benchmarks/ws_node``, the ``ws`` package)
+on the same machine; the figure is answered events per second.
+
+Paced:
 
 For each gunicorn worker class (gevent, gthread) and each number of calls, a
 fresh server runs the IVR app with the production configuration
@@ -29,6 +38,10 @@ WORKER_CLASSES = ("gevent", "gthread")
 LEVELS = (100, 500, 1000)
 #: Target from the issue, at 1,000 calls.
 MAX_P99_MS = 50.0
+#: Closed loop: calls, events per call, and the target ratio to the Node example.
+CLOSED_CALLS, CLOSED_EVENTS = 500, 60
+MIN_CLOSED_VS_NODE = 1.0
+NODE_DIR = Path(__file__).resolve().parent / "ws_node"
 
 
 def gunicorn_command(worker_class: str, port: int) -> list[str]:
@@ -120,13 +133,61 @@ def run_level(worker_class: str, calls: int, seconds: float) -> dict[str, Any]:
     return result
 
 
+def closed_loop(name: str, command: list[str], port: int, calls: int, events: int, **server_args: Any) -> dict[str, Any]:
+    """One closed-loop run against a server started with ``command``."""
+    with server(f"ws_closed_{name}", command, port, **server_args):
+        client = subprocess.run(
+            [PYTHON, "-m", "benchmarks.ws_closed_client", f"ws://127.0.0.1:{port}/ws", "--calls", str(calls),
+             "--events", str(events), "--secret", SECRET, "--tag", name],
+            cwd=ROOT, env=bench_env(), capture_output=True, text=True, timeout=600,
+        )
+    if client.returncode != 0:
+        raise RuntimeError(f"ws_closed_client failed: {client.stderr[-2000:]}")
+    result: dict[str, Any] = json.loads(client.stdout.strip().splitlines()[-1])
+    result["server"] = name
+    return result
+
+
+def run_closed(quick: bool) -> list[dict[str, Any]]:
+    """The IVR app (production gunicorn config) and the Node example, one after the other."""
+    calls, events = (100, 20) if quick else (CLOSED_CALLS, CLOSED_EVENTS)
+    if not (NODE_DIR / "node_modules" / "ws").exists():
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=NODE_DIR, check=True)
+    module_app, _ = ivr_target()
+    port = free_port()
+    env = bench_env(PYTHONPATH=f"{ROOT}:{ROOT / 'examples'}", AIFLOW_APP=module_app)
+    ivr = closed_loop("gunicorn", gunicorn_command("gevent", port), port, calls, events, env=env)
+    port = free_port()
+    node = closed_loop("node", ["node", "server.js"], port, calls, events, env=bench_env(PORT=str(port)),
+                       cwd=NODE_DIR, ready_path="/")
+    return [ivr, node]
+
+
 def run(quick: bool = False, worker_classes: Sequence[str] = WORKER_CLASSES,
         levels: Sequence[int] = LEVELS) -> dict[str, Any]:
     seconds = 6.0 if quick else 20.0
+    closed = run_closed(quick)
     if quick:
         levels = [level for level in levels if level in (100, 1000)]
     runs = [run_level(kind, calls, seconds) for kind in worker_classes for calls in levels]
-    return {"seconds": seconds, "workers": WORKERS, "ivr_label": ivr_target()[1], "runs": runs}
+    return {"seconds": seconds, "workers": WORKERS, "ivr_label": ivr_target()[1], "runs": runs, "closed": closed}
+
+
+def report_closed(closed: list[dict[str, Any]]) -> str:
+    ivr, node = closed
+    ratio = ivr["events_per_s"] / node["events_per_s"]
+    rows = [[r["server"], r["calls"], r["events_per_call"], r["answered"], r["dropped"], r["events_per_s"],
+             r["p50_ms"], r["p99_ms"]] for r in closed]
+    return "\n".join([
+        f"WebSocket closed loop: {ivr['calls']} calls at once, {ivr['events_per_call']} user_speak events each,"
+        " the next sent when the last is answered; IVR app under gunicorn (examples/deploy/gunicorn.conf.py,"
+        f" gevent, {WORKERS} workers) against the reference's Node.js `ws` example (benchmarks/ws_node)",
+        "",
+        table(["server", "calls", "events/call", "answered", "dropped", "events/s", "p50 ms", "p99 ms"], rows),
+        "",
+        f"IVR app / Node example: {ratio:.2f}x (target >= {MIN_CLOSED_VS_NODE:.1f}x:"
+        f" {verdict(ratio >= MIN_CLOSED_VS_NODE)})",
+    ])
 
 
 def report(results: dict[str, Any]) -> str:
@@ -140,6 +201,7 @@ def report(results: dict[str, Any]) -> str:
                      r["dropped"], f"{r['server_cpu_percent']:.0f}%",
                      f"{r['server_rss_mib']:.0f} ({r['idle_rss_mib']:.0f})", target])
     lines = [
+        *([report_closed(results["closed"]), ""] if "closed" in results else []),
         f"WebSocket: gunicorn with examples/deploy/gunicorn.conf.py, {results['workers']} workers,"
         f" IVR app = {results['ivr_label']};"
         f" each call sends one event per second; {results['seconds']:.0f} s measured after all calls are open",

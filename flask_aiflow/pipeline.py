@@ -102,6 +102,8 @@ class Pipeline:
                 fallback = self._fallback(event, record, transcript)
                 if fallback is not None:
                     action, rule = fallback, RULE_FALLBACK
+            if action is not None:  # the skills' proposals are unbound; the one sent is bound here
+                action = action.with_session(session_id)
             if ranking.winner is not None and ranking.winner.deferred is not None:
                 slow.winner, slow.action = ranking.winner, action
                 self.deferrals.settle(event, record, slow, transport, started)

@@ -184,6 +184,23 @@ class TestFaultIsolation:
         assert spoken(decision) == "still here"
         assert [(f.skill, f.kind) for f in decision.failures] == [("broken", kind)]
 
+    @pytest.mark.parametrize("kind", ["circular", "bad key", "object"])
+    def test_unstorable_state_is_refused_not_raised(self, kind: str) -> None:
+        def hoard(event: Any, call: Any) -> str:
+            if kind == "circular":
+                call.state["me"] = call.state
+            elif kind == "bad key":
+                call.state["map"] = {(1, 2): "tuple keys are not JSON"}
+            else:
+                call.state["when"] = object()
+            return "mine"
+
+        app = make_app(make_skill("hoarder", 100, user_speak=hoard), make_skill("ok", 10, user_speak=says("fine")))
+        decision = dispatch(app, event("user_speak", "s1"))
+        assert spoken(decision) == "fine"
+        assert [(f.skill, f.kind) for f in decision.failures] == [("hoarder", "bad_state")]
+        assert "not JSON-serialisable" in decision.failures[0].message
+
     def test_invalid_action_message_names_the_rule(self) -> None:
         from tests.skills import broken
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+import msgspec
 
 from flask_aiflow.protocol.actions import Speak
 from flask_aiflow.protocol.events import AssistantSpeak, UserSpeak
@@ -101,8 +102,12 @@ class TranscriptSource:
                 self._turns = turns[-self._limit :]
         return self._turns
 
-#: Strict and compact (NaN and infinity are not JSON); one encoder for every state.
-_encode_state = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
+#: A skill's state as compact JSON text and back, with msgspec's C codec: it
+#: runs for every skill that reads its state, once each way. It stores what
+#: JSON can hold (and, as their JSON form, tuples and sets as lists and NaN
+#: as null); any other object is refused with a ``TypeError``.
+_encode_state = msgspec.json.Encoder()
+_decode_state = msgspec.json.Decoder()
 
 #: A floor change a skill asked for in one event: ("take", turns) or ("release", None).
 FloorChange = tuple[str, int | None]
@@ -169,7 +174,7 @@ class Call:
         """This skill's state for this call (empty on the first event)."""
         if self._state is None:
             text = self._record.skills.get(self.skill)
-            self._state = json.loads(text) if text else {}
+            self._state = _decode_state.decode(text) if text else {}
         return self._state
 
     @property
@@ -237,7 +242,10 @@ class Call:
         """
         if self._state is None:
             return False, None  # never read, so never changed
-        text = _encode_state(self._state) if self._state else None
+        try:
+            text = _encode_state.encode(self._state).decode() if self._state else None
+        except RecursionError:
+            raise ValueError("state contains a circular reference or nests too deep") from None
         return text != self._record.skills.get(self.skill), text
 
     def floor_change(self) -> FloorChange | None:

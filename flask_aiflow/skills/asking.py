@@ -219,7 +219,7 @@ def _proposals(result: Any, skill: SkillInfo, event: Event, settings: Settings) 
                     skill.priority if item.priority is None else max(0, item.priority + skill.shift),
                     _action(item.action, event, settings),
                     item.reason,
-                    then=tuple(_action(then, event, settings) for then in item.then),
+                    then=tuple(_action(then, event, settings).with_session(event.session.id) for then in item.then),
                     reprompt=item.reprompt,
                 )
             )
@@ -240,7 +240,7 @@ def _proposals(result: Any, skill: SkillInfo, event: Event, settings: Settings) 
 
 
 def _action(item: Any, event: Event, settings: Settings) -> Action:
-    """One proposed action, checked and bound to the call."""
+    """One proposed action, checked (one bound to another call is refused)."""
     session_id = event.session.id
     try:
         if isinstance(item, Action):
@@ -257,9 +257,9 @@ def _action(item: Any, event: Event, settings: Settings) -> Action:
             )
     except InvalidActionError as exc:
         raise _Rejected("invalid_action", f"invalid action: {exc}") from None
-    if action.session_id is None:
-        return action.with_session(session_id)
-    if action.session_id != session_id:
+    # An unbound action stays unbound: only the one sent is bound to the call
+    # (by the pipeline), so losing candidates are never copied.
+    if action.session_id is not None and action.session_id != session_id:
         raise _Rejected(
             "invalid_action",
             f"action is for session {action.session_id!r}, not this call ({session_id!r})",
