@@ -226,3 +226,16 @@ def test_json_content_types_with_a_length_are_read(client: Any, content_type: st
     response = client.post("/webhook", data=body, headers={"X-API-TOKEN": SECRET}, content_type=content_type)
     assert response.status_code == 200
     assert response.get_json()["text"] == "You said: hi"
+
+
+@pytest.mark.parametrize("where", ["session.id", "text"])
+def test_a_lone_surrogate_escape_is_a_400_not_a_500(client: Any, where: str) -> None:
+    # "\ud800" is valid JSON syntax but no Unicode text: it could not even be a Redis key
+    session = '"\\ud800x"' if where == "session.id" else '"s1"'
+    text = '"\\udfffhello"' if where == "text" else '"hello"'
+    body = f'{{"type":"user_speak","text":{text},"session":{{"id":{session}}}}}'.encode()
+    response = client.post(
+        "/webhook", data=body, headers={"X-API-TOKEN": SECRET, "Content-Type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "invalid_event"
