@@ -90,6 +90,14 @@ def median(values: Sequence[float]) -> float:
 # -- tables ----------------------------------------------------------------------
 
 
+def client_errors(runs: Sequence[dict[str, Any]]) -> list[str]:
+    """Report lines for the load clients' errors over ``runs`` (none when there were none)."""
+    errors = {kind: count for run in runs for kind, count in run["errors"].items()}
+    if not errors:
+        return []
+    return ["", "Client errors: " + "; ".join(f"{kind} x{count}" for kind, count in errors.items())]
+
+
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     """A Markdown table (also readable as plain text)."""
     cells = [[str(h) for h in headers]] + [[_cell(v) for v in row] for row in rows]

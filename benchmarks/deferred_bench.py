@@ -16,7 +16,7 @@ import json
 import subprocess
 from typing import Any
 
-from .common import PYTHON, ROOT, SECRET, bench_env, free_port, server, table, verdict
+from .common import PYTHON, ROOT, SECRET, bench_env, client_errors, free_port, server, table, verdict
 from .ws_bench import gunicorn_command
 
 WORKER_CLASSES = ("gevent", "gthread")
@@ -74,9 +74,7 @@ def report(results: dict[str, Any]) -> str:
         table(["worker class", "slow work", "other events", "p50 ms", "p99 ms", "max ms", "filler p99 ms",
                "answers/questions", "answer p50 s", "answer p99 s", "target"], rows),
     ]
-    errors = {k: v for r in results["runs"] for k, v in r["errors"].items()}
-    if errors:
-        lines += ["", "Client errors: " + "; ".join(f"{k} x{v}" for k, v in errors.items())]
+    lines += client_errors(results["runs"])
     return "\n".join(lines)
 
 

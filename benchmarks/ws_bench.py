@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .common import PYTHON, ROOT, SECRET, bench_env, free_port, server, table, verdict
+from .common import PYTHON, ROOT, SECRET, bench_env, client_errors, free_port, server, table, verdict
 from .http_bench import ivr_target
 
 WORKERS = 2
@@ -210,9 +210,7 @@ def report(results: dict[str, Any]) -> str:
                "server MiB (idle)", "target"],
               rows),
     ]
-    errors = {k: v for r in results["runs"] for k, v in r["errors"].items()}
-    if errors:
-        lines += ["", "Client errors: " + "; ".join(f"{k} x{v}" for k, v in errors.items())]
+    lines += client_errors(results["runs"])
     return "\n".join(lines)
 
 

@@ -291,10 +291,6 @@ class Deferrals:
         if entry["finished"] and not entry["queue"] and not entry["armed"]:
             record.deferred = None
 
-    @staticmethod
-    def polled(due: Due) -> bool:
-        return due.polled
-
     # -- starting work -----------------------------------------------------------------
 
     def _start(
