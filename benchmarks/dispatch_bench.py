@@ -18,6 +18,7 @@ from typing import Any
 from flask import Flask
 
 from flask_aiflow.calls.call import Call
+from flask_aiflow.protocol.actions import encode_action
 from flask_aiflow.protocol.events import load_event
 from flask_aiflow.skills.hookspecs import EVENT_HOOKS
 from flask_aiflow.calls.store import CallRecord
@@ -25,9 +26,6 @@ from flask_aiflow.web.routes import parse_message
 
 from .common import CALL_SCRIPT, call_bodies, table, verdict
 from .skills import add_keyword_skills, base_app
-
-#: The webhook's compact encoder (views.py builds the same one).
-_encode = json.JSONEncoder(separators=(",", ":")).encode
 
 #: Targets, microseconds per event: the whole pipeline with the five built-in
 #: skills (issue 10), the overhead with 20 (the first performance issue).
@@ -63,13 +61,13 @@ class DirectCall(Call):
         return released
 
 
-def pipeline(state: Any, body: bytes) -> str | None:
-    """The webhook's work on one body, minus HTTP (views.webhook without the request)."""
+def pipeline(state: Any, body: bytes) -> bytes | None:
+    """The webhook's work on one body, minus HTTP (web/webhook.py's ``answer`` without the environ)."""
     event = parse_message(state, body, "webhook")
     decision = state.handle(event, "webhook")
     if decision.action is None:
         return None
-    return _encode(decision.action.to_dict())
+    return encode_action(decision.action, decision.session_id)
 
 
 def time_pipeline(app: Flask, calls: int, tag: str) -> tuple[float, int]:

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import replace
+from msgspec.structs import replace
 from time import perf_counter
 
 from flask_aiflow import signals

@@ -17,8 +17,10 @@ a worker thread) see it as it was.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
+
+from msgspec.structs import replace
 
 from flask_aiflow.calls.store import CallRecord
 from flask_aiflow.decision import CandidateRecord

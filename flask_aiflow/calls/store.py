@@ -21,15 +21,15 @@ list the live calls. Which store an app uses is configuration
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
+
+import msgspec
 
 if TYPE_CHECKING:
     from flask_aiflow.calls.push import Relay
@@ -51,33 +51,29 @@ class StoreUnavailable(RuntimeError):
     """
 
 
-@dataclass(slots=True)
-class CallRecord:
-    """Everything kept about one call between two of its events."""
+class CallRecord(msgspec.Struct):
+    """Everything kept about one call between two of its events.
 
+    A msgspec struct: its JSON form (``v`` first, then the fields) is encoded
+    and decoded by msgspec's C codec, and a changed copy
+    (``msgspec.structs.replace``) costs no more than the copy itself.
+    """
+
+    #: the format's version, written first
+    v: int = RECORD_VERSION
     #: skill name -> that skill's state, as JSON text.
-    skills: dict[str, str] = field(default_factory=dict)
+    skills: dict[str, str] = msgspec.field(default_factory=dict)
     #: who holds the floor: {"skill", "since", "turns"} or None.
     floor: dict[str, Any] | None = None
     #: facts about the call: numbers, start time, last event.
-    meta: dict[str, Any] = field(default_factory=dict)
+    meta: dict[str, Any] = msgspec.field(default_factory=dict)
     #: follow-ups of the last winner: {"skill", "priority", "actions": [wire dicts]}.
     pending: dict[str, Any] | None = None
     #: slow work in flight and its answers (see :mod:`flask_aiflow.calls.deferred`).
     deferred: dict[str, Any] | None = None
 
     def dumps(self) -> str:
-        return json.dumps(
-            {
-                "v": RECORD_VERSION,
-                "skills": self.skills,
-                "floor": self.floor,
-                "meta": self.meta,
-                "pending": self.pending,
-                "deferred": self.deferred,
-            },
-            separators=(",", ":"),
-        )
+        return _encode_record(self).decode()
 
     def copy(self) -> CallRecord:
         """A copy whose dicts can be changed without touching this one.
@@ -86,24 +82,21 @@ class CallRecord:
         are only ever replaced, never changed in place, so one level of
         copying suffices.
         """
-        return CallRecord(
+        return msgspec.structs.replace(
+            self,
             skills=dict(self.skills),
             floor=dict(self.floor) if self.floor is not None else None,
             meta=dict(self.meta),
-            pending=self.pending,
-            deferred=self.deferred,
         )
 
     @classmethod
     def loads(cls, text: str | bytes) -> CallRecord:
-        data = json.loads(text)
-        return cls(
-            skills=data["skills"],
-            floor=data["floor"],
-            meta=data["meta"],
-            pending=data.get("pending"),
-            deferred=data.get("deferred"),
-        )
+        """The record stored as ``text``; raises ``ValueError`` for anything else."""
+        return _decode_record(text)
+
+
+_encode_record = msgspec.json.Encoder().encode
+_decode_record = msgspec.json.Decoder(CallRecord).decode
 
 
 class CallTransaction:
@@ -111,15 +104,28 @@ class CallTransaction:
 
     The pipeline handles an event inside ``with store.transaction(session_id)
     as txn``: it reads the record with :meth:`load`, then either
-    :meth:`save` or :meth:`delete` once. This default carries
-    each step out at once; a networked store may override
-    :meth:`StateStore.transaction` to fold the lock into the load and the
-    release into the write (two round trips per event).
+    :meth:`save` or :meth:`delete` once. This default holds the store's
+    :meth:`~StateStore.lock` for the ``with`` block and carries each step out
+    at once; a networked store may override :meth:`StateStore.transaction`
+    to fold the lock into the load and the release into the write (two
+    round trips per event).
     """
 
     def __init__(self, store: StateStore, session_id: str) -> None:
         self.store = store
         self.session_id = session_id
+        self._lock: AbstractContextManager[Any] | None = None
+
+    def __enter__(self) -> CallTransaction:
+        lock = self.store.lock(self.session_id)
+        lock.__enter__()
+        self._lock = lock
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        assert self._lock is not None, "the transaction was not entered"
+        lock, self._lock = self._lock, None
+        lock.__exit__(*exc_info)
 
     def load(self) -> CallRecord | None:
         """The call's record (a copy the caller may change), or None for a new or expired call.
@@ -149,14 +155,12 @@ class StateStore(ABC):
     def lock(self, session_id: str) -> Any:
         """A context manager that serialises the handling of one call's events."""
 
-    @contextmanager
-    def transaction(self, session_id: str) -> Iterator[CallTransaction]:
+    def transaction(self, session_id: str) -> AbstractContextManager[CallTransaction]:
         """Hold the call's lock while one event of it is handled (see :class:`CallTransaction`).
 
         Raises :class:`CallBusy` when the lock cannot be had in time.
         """
-        with self.lock(session_id):
-            yield CallTransaction(self, session_id)
+        return CallTransaction(self, session_id)
 
     @abstractmethod
     def load(self, session_id: str) -> str | None:
@@ -206,10 +210,7 @@ class StateStore(ABC):
         text = self.load(session_id)
         if text is None:
             return None
-        try:
-            return CallRecord.loads(text)
-        except (KeyError, TypeError) as exc:
-            raise ValueError(f"malformed call record: {exc!r}") from None
+        return CallRecord.loads(text)
 
     def save_record(
         self, session_id: str, record: CallRecord, ttl: int, *, turns: Sequence[Turn] = (), turn_limit: int = 0

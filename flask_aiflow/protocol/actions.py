@@ -23,6 +23,7 @@ answer is sent.
 """
 
 import base64
+import copy
 import binascii
 import difflib
 import functools
@@ -381,11 +382,18 @@ class Action(Struct, frozen=True, kw_only=True, omit_defaults=True, tag_field="t
         return wire
 
     def with_session(self, session_id: str) -> "Action":
-        """A copy bound to ``session_id`` (:func:`encode_action` needs none)."""
+        """A copy bound to ``session_id`` (:func:`encode_action` needs none).
+
+        The action was validated when it was built and the session id is the
+        only change, so the copy is not validated again (``structs.replace``
+        would run ``__post_init__``: the text/SSML rule, the WAV walk).
+        """
         _check_session_id(session_id)
         if self.session_id == session_id:
             return self
-        return msgspec.structs.replace(self, session_id=session_id)
+        bound = copy.copy(self)
+        msgspec.structs.force_setattr(bound, "session_id", session_id)
+        return bound
 
 
 def _check_session_id(value: Any) -> None:

@@ -170,6 +170,8 @@ class MenuConfig:
     escalation: Outcome
     global_options: tuple[GlobalOption, ...]
     reopen_after_prompt: bool = False
+    #: how many words the longest phrase anywhere in the tree has (see ``understand.Said``)
+    longest_phrase: int = 1
 
     def menu_at(self, path: Any) -> tuple[Menu, tuple[int, ...]]:
         """The menu reached by following option indexes from the root.
@@ -222,6 +224,8 @@ class _Builder:
         self.no_match = self.voice.speak(model.no_match, self.path / "no_match")
         #: phrases of the commands and global options, which apply at every level
         self.everywhere: _Claims = {}
+        #: the number of words of the longest phrase claimed so far
+        self.longest = 1
 
     def build(self) -> MenuConfig:
         model, path = self.model, self.path
@@ -242,8 +246,9 @@ class _Builder:
             root=self.root_path,
             default_name=None if isinstance(escalation.transfer, UnsetType) else escalation.transfer.target,
         )
+        root = self._menu(model, path, self.voice)
         return MenuConfig(
-            root=self._menu(model, path, self.voice),
+            root=root,
             start=model.start,
             main_menu=main_menu,
             repeat=repeat,
@@ -252,11 +257,12 @@ class _Builder:
             escalation=escalation_outcome,
             global_options=global_options,
             reopen_after_prompt=model.reopen_after_prompt,
+            longest_phrase=self.longest,
         )
 
-    @staticmethod
-    def _claim(raw: str, path: KeyPath, owner: str, claims: _Claims) -> Phrase:
+    def _claim(self, raw: str, path: KeyPath, owner: str, claims: _Claims) -> Phrase:
         phrase = _phrase(raw, path)
+        self.longest = max(self.longest, len(phrase))
         other = claims.get(phrase)
         if other is not None and other[0] != owner:
             raise path.error(f'"{raw}" is already used by {other[0]} ({other[1]})')

@@ -32,11 +32,10 @@ from typing import Any
 
 from flask_aiflow import INTENT, Call, Candidate, SessionStart, UserSpeak, reprompt
 from flask_aiflow.skills.declare import Skill
-from flask_aiflow.skills.text import words
 
 from . import config as menu_config
 from .config import Menu, MenuConfig, MenuModel, build
-from .understand import AMBIGUOUS, BACK, MAIN_MENU, OPTION, REPEAT, choose, global_option, wants_main_menu
+from .understand import AMBIGUOUS, BACK, MAIN_MENU, OPTION, REPEAT, Said, choose, global_option, wants_main_menu
 
 _TAG = re.compile(r"<[^>]*>")
 
@@ -66,7 +65,7 @@ def aiflow_session_start(event: SessionStart, call: Call) -> Any:
 @SKILL.hook
 def aiflow_user_speak(event: UserSpeak, call: Call) -> Any:
     config = SKILL.config
-    said = words(event.text)
+    said = Said.of(event.text, config.longest_phrase)
     chosen = global_option(config, said)
     if chosen is not None:
         if chosen.outcome.ends_call:
@@ -90,7 +89,7 @@ def aiflow_user_speak(event: UserSpeak, call: Call) -> Any:
     return _answer(config, menu, path, said, call)
 
 
-def _answer(config: MenuConfig, menu: Menu, path: tuple[int, ...], said: tuple[str, ...], call: Call) -> Candidate:
+def _answer(config: MenuConfig, menu: Menu, path: tuple[int, ...], said: Said, call: Call) -> Candidate:
     choice = choose(config, menu, said)
     if choice is None or choice.kind == AMBIGUOUS:
         return reprompt(_no_match(config, menu, call, "ambiguous: " + choice.how if choice else "no match"))

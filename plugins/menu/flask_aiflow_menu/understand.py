@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from flask_aiflow.skills.text import contains_phrase
+from flask_aiflow.skills.text import words
 
 from .config import DIGIT_WORDS, GlobalOption, Menu, MenuConfig, Phrase
 
@@ -45,16 +45,40 @@ class Choice:
     how: str = ""  # the phrase or digit that matched, for the decision record
 
 
-def longest_match(said: tuple[str, ...], phrases: Iterable[Phrase]) -> Phrase | None:
+@dataclass(frozen=True, slots=True)
+class Said:
+    """What the caller said: its words, and every run of consecutive words a phrase can match.
+
+    The runs are listed once per utterance, so checking a phrase is one set
+    lookup however many phrases the menu has (a menu checks every option's
+    phrases and every command's on every turn).
+    """
+
+    words: tuple[str, ...]
+    runs: frozenset[Phrase]
+
+    @classmethod
+    def of(cls, text: str, longest: int) -> Said:
+        """The caller's ``text``; ``longest`` is the number of words of the longest configured phrase."""
+        said = words(text)
+        runs = frozenset(
+            said[start:end]
+            for start in range(len(said))
+            for end in range(start + 1, min(start + longest, len(said)) + 1)
+        )
+        return cls(said, runs)
+
+
+def longest_match(said: Said, phrases: Iterable[Phrase]) -> Phrase | None:
     """The longest of ``phrases`` contained in ``said`` (first one on a tie)."""
     best: Phrase | None = None
     for phrase in phrases:
-        if (best is None or len(phrase) > len(best)) and contains_phrase(said, phrase):
+        if (best is None or len(phrase) > len(best)) and phrase in said.runs:
             best = phrase
     return best
 
 
-def global_option(config: MenuConfig, said: tuple[str, ...]) -> GlobalOption | None:
+def global_option(config: MenuConfig, said: Said) -> GlobalOption | None:
     """The global option the caller asked for (longest phrase, then configured order)."""
     best: tuple[int, GlobalOption] | None = None
     for option in config.global_options:
@@ -64,11 +88,11 @@ def global_option(config: MenuConfig, said: tuple[str, ...]) -> GlobalOption | N
     return best[1] if best is not None else None
 
 
-def wants_main_menu(config: MenuConfig, said: tuple[str, ...]) -> bool:
+def wants_main_menu(config: MenuConfig, said: Said) -> bool:
     return longest_match(said, config.main_menu) is not None
 
 
-def choose(config: MenuConfig, menu: Menu, said: tuple[str, ...]) -> Choice | None:
+def choose(config: MenuConfig, menu: Menu, said: Said) -> Choice | None:
     """The caller's choice in ``menu``, or None when nothing matched."""
     matches: list[tuple[int, Choice]] = []
     for index, option in enumerate(menu.options):
@@ -91,9 +115,9 @@ def choose(config: MenuConfig, menu: Menu, said: tuple[str, ...]) -> Choice | No
     return _digit(menu, said)
 
 
-def _digit(menu: Menu, said: tuple[str, ...]) -> Choice | None:
-    digits = {_DIGITS[word] for word in said if word in _DIGITS}
-    if len(digits) != 1 or any(word not in _DIGITS and word not in DIGIT_FILLERS for word in said):
+def _digit(menu: Menu, said: Said) -> Choice | None:
+    digits = {_DIGITS[word] for word in said.words if word in _DIGITS}
+    if len(digits) != 1 or any(word not in _DIGITS and word not in DIGIT_FILLERS for word in said.words):
         return None
     digit = digits.pop()
     for index, option in enumerate(menu.options):
