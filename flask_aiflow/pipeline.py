@@ -196,10 +196,11 @@ class Pipeline:
         if isinstance(event, SessionEnd):
             txn.delete()
             return
-        meta = {key: value for key, value in record.meta.items() if key != "node"}
-        meta.update(last_event=event.type, last_event_at=time.time(), transport=transport)
+        meta = {**record.meta, "last_event": event.type, "last_event_at": time.time(), "transport": transport}
         if route is not None:
-            meta["node"] = route
+            meta["node"] = route  # the process holding the call's WebSocket
+        else:
+            meta.pop("node", None)
         record = replace(record, meta=meta)
         txn.save(record, self.settings.state_ttl, turns=turns, turn_limit=self.settings.transcript_limit)
 
