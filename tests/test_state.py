@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from flask_aiflow import AiFlow
 from flask_aiflow.calls.store import CallRecord, MemoryStore, StateStore
 
@@ -67,6 +69,29 @@ def test_text_interface_round_trips_through_the_codec() -> None:
     assert CallRecord.loads(store.load("s")) == record()
     store.delete("s")
     assert store.load("s") is None
+
+
+#: A record as the release before the msgspec record wrote it (``json.dumps`` of a dict):
+#: a Redis store keeps such records across an upgrade, so they must read the same.
+STORED_BEFORE = (
+    '{"v":1,"skills":{"menu":"{\\"level\\":\\"main\\"}"},"floor":{"skill":"menu","since":1.0,"turns":2},'
+    '"meta":{"from":"+4930111"},"pending":{"skill":"goodbye","priority":90,"actions":[{"type":"hangup"}]},'
+    '"deferred":null}'
+)
+
+
+def test_the_record_text_is_the_format_stored_before() -> None:
+    assert CallRecord.loads(STORED_BEFORE) == record()
+    assert record().dumps() == STORED_BEFORE
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["{not json", "[]", '{"v":1,"skills":{"menu":{"level":"main"}}}', '{"v":1,"floor":"menu"}', '{"v":1,"meta":null}'],
+)
+def test_an_unreadable_record_is_a_value_error(text: str) -> None:
+    with pytest.raises(ValueError):
+        CallRecord.loads(text)
 
 
 def test_lock_is_per_call_and_reusable() -> None:
