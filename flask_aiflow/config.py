@@ -152,6 +152,8 @@ class Settings:
     websocket_path: str | None
     health_path: str | None
     max_event_bytes: int
+    #: the webhook's body limit: ``max_event_bytes``, or Flask's ``MAX_CONTENT_LENGTH`` when that is lower
+    max_body_bytes: int
     max_json_depth: int
     load_entry_points: bool
     skills: tuple[str, ...] | None
@@ -325,6 +327,9 @@ def load_settings(config: Mapping[str, Any]) -> Settings:
     ttl = config["AIFLOW_STATE_TTL"]
     if isinstance(ttl, bool) or not isinstance(ttl, int | float) or not math.isfinite(ttl) or ttl < 1:
         raise ConfigurationError(f"AIFLOW_STATE_TTL must be a number of seconds >= 1, got {ttl!r}")
+    max_event_bytes = _positive_int("AIFLOW_MAX_EVENT_BYTES", config["AIFLOW_MAX_EVENT_BYTES"])
+    flask_limit = config.get("MAX_CONTENT_LENGTH")
+    max_body_bytes = min(max_event_bytes, flask_limit) if isinstance(flask_limit, int) else max_event_bytes
     tts = _voice("AIFLOW_DEFAULT_TTS", config["AIFLOW_DEFAULT_TTS"], tts_from_dict)
     barge_in = _voice("AIFLOW_DEFAULT_BARGE_IN", config["AIFLOW_DEFAULT_BARGE_IN"], barge_in_from_dict)
     return Settings(
@@ -334,7 +339,8 @@ def load_settings(config: Mapping[str, Any]) -> Settings:
         webhook_fast_path=bool(config["AIFLOW_WEBHOOK_FAST_PATH"]),
         websocket_path=_path("AIFLOW_WEBSOCKET_PATH", config["AIFLOW_WEBSOCKET_PATH"]),
         health_path=_path("AIFLOW_HEALTH_PATH", config["AIFLOW_HEALTH_PATH"]),
-        max_event_bytes=_positive_int("AIFLOW_MAX_EVENT_BYTES", config["AIFLOW_MAX_EVENT_BYTES"]),
+        max_event_bytes=max_event_bytes,
+        max_body_bytes=max_body_bytes,
         max_json_depth=_positive_int("AIFLOW_MAX_JSON_DEPTH", config["AIFLOW_MAX_JSON_DEPTH"]),
         load_entry_points=bool(config["AIFLOW_LOAD_ENTRY_POINTS"]),
         skills=skills,

@@ -62,7 +62,7 @@ class AiFlowState:
             settings = self.settings
             document = openapi_document(
                 webhook_path=settings.webhook_path or "/webhook",
-                max_event_bytes=settings.max_event_bytes,
+                max_event_bytes=settings.max_body_bytes,
                 auth_failure_limit=settings.auth_failure_limit,
             )
             self._openapi_json = json.dumps(document, indent=1)

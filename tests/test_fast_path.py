@@ -175,6 +175,18 @@ def test_both_paths_answer_byte_for_byte_alike(case: str) -> None:
 
 
 @pytest.mark.parametrize("fast_path", [True, False], ids=["fast-path", "flask-view"])
+def test_flasks_max_content_length_lowers_the_body_limit(fast_path: bool) -> None:
+    body = json.dumps(event("user_speak", "s", text="x" * 300)).encode()
+    lowered = app_with(fast_path, MAX_CONTENT_LENGTH=200)
+    status, _, data = wsgi(lowered, "POST", body)
+    assert status.startswith("413") and json.loads(data)["error"] == "too_large"
+    assert wsgi(lowered, "POST", body[:150])[0].startswith("400")  # under the limit: read, then refused as JSON
+    higher = app_with(fast_path, MAX_CONTENT_LENGTH=1 << 20, AIFLOW_MAX_EVENT_BYTES=200)  # the lower limit wins
+    assert wsgi(higher, "POST", body)[0].startswith("413")
+    assert not wsgi(app_with(fast_path, MAX_CONTENT_LENGTH=1000), "POST", body)[0].startswith("4")
+
+
+@pytest.mark.parametrize("fast_path", [True, False], ids=["fast-path", "flask-view"])
 def test_a_failing_signal_receiver_is_a_json_500_without_traceback(fast_path: bool) -> None:
     app = app_with(fast_path)
 

@@ -267,7 +267,7 @@ def openapi_document(
         "400": error("The body is not a valid event (invalid JSON, wrong or missing field); field names it."),
         "401": error("X-API-TOKEN is missing or wrong."),
         "405": error("Only POST is allowed.", {"Allow": {"schema": {"type": "string"}}}),
-        "413": error(f"The body is larger than {max_event_bytes} bytes (AIFLOW_MAX_EVENT_BYTES)."),
+        "413": error(f"The body is larger than {max_event_bytes} bytes (AIFLOW_MAX_EVENT_BYTES, or Flask's MAX_CONTENT_LENGTH when lower)."),
         "415": error("The Content-Type is not application/json (or another application/*+json)."),
         "429": error(
             limit_text,

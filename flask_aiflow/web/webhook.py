@@ -97,7 +97,7 @@ def _answer(state: AiFlowState, environ: WSGIEnvironment) -> Reply:
                 return _no_content({"Allow": ALLOWED_METHODS})
             raise Rejection(405, "method_not_allowed", f"use POST, not {method}")
         authenticate_request(state, environ)
-        body = _read_body(environ, stream, state.settings.max_event_bytes)
+        body = _read_body(environ, stream, state.settings.max_body_bytes)
         body_read = True
         event = parse_message(state, body, "webhook")
     except Rejection as rejection:
