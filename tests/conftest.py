@@ -4,8 +4,9 @@ Helpers that tests import live in ``tests/helpers.py``.
 
 Markers (registered in setup.cfg): ``server``, ``redis``, ``browser`` and
 ``pip`` name what a test starts besides the test process; each of them
-implies ``slow``, and so does starting any other process. ``pytest -m "not
-slow"`` is the quick, in-process set. A test that uses the ``redis_url``
+implies ``slow``, and so does starting any other process. A test that waits
+out a real deadline, the event budget or the simulator's quiet period says
+``slow`` itself. ``pytest -m "not slow"`` is the quick, in-process set. A test that uses the ``redis_url``
 fixture is marked ``redis`` here; modules that serve an app mark themselves
 with ``pytestmark``. A test that starts a process without being marked
 ``slow`` fails and says so, so the quick set stays quick.
@@ -13,10 +14,12 @@ with ``pytestmark``. A test that starts a process without being marked
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -46,8 +49,29 @@ FIXTURE_MARKERS = {
     "any_redis_url": "redis",
 }
 
+#: Test modules every test of which starts a process. The quick set, as the README writes it
+#: (``pytest -m "not slow"``), does not even import them: it would import each one and rewrite its
+#: asserts only to deselect all of its tests (about half a second for these). A run that collects
+#: them fails if one of their tests is not marked slow, so the list cannot hide a quick test.
+PROCESS_MODULES = frozenset({
+    "test_deferred_e2e.py", "test_deploy.py", "test_e2e.py", "test_floor_e2e.py", "test_ivr_e2e.py",
+    "test_ivr_multiprocess.py", "test_multiprocess.py", "test_packages.py", "test_race.py", "test_redis.py",
+    "test_redis_cluster.py",
+})
+TESTS = Path(__file__).parent
+
 #: Audit events (see sys.addaudithook) of starting a process.
 PROCESS_EVENTS = frozenset({"subprocess.Popen", "os.fork", "os.forkpty", "os.posix_spawn", "os.system"})
+
+
+def is_process_module(path: Path) -> bool:
+    return path.parent == TESTS and path.name in PROCESS_MODULES
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    if (config.option.markexpr or "").strip() == "not slow" and is_process_module(collection_path):
+        return True
+    return None  # no opinion: --ignore and the other plugins decide
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -58,6 +82,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
                 item.add_marker(marker)
         if any(item.get_closest_marker(marker) for marker in PROCESS_MARKERS):
             item.add_marker("slow")
+        if is_process_module(item.path) and not item.get_closest_marker("slow"):
+            raise pytest.UsageError(
+                f"{item.nodeid} is not marked slow, but its module is in PROCESS_MODULES (tests/conftest.py), "
+                "which the quick set does not collect: mark the test, or take the module off the list"
+            )
 
 
 class QuickTestGuard:
@@ -89,6 +118,28 @@ class QuickTestGuard:
             self.quick_test = None
 
 
+class ImportedOnce:
+    """Keeps what collection imported out of the garbage collector's way for the rest of the session.
+
+    Collecting imports every test module and what it needs (hypothesis,
+    openai's models, Flask, ...): hundreds of thousands of objects that live
+    until the end. Each full collection walked all of them again, about a
+    tenth of the quick set's time. So collection runs without the collector,
+    then one collection clears its garbage and ``gc.freeze()`` sets the
+    survivors aside; tests still get every collection of what they create.
+    """
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_collection(self, session: pytest.Session) -> Iterator[None]:
+        gc.disable()
+        try:
+            return (yield)
+        finally:
+            gc.collect()
+            gc.freeze()
+            gc.enable()
+
+
 def hypothesis_profile(config: pytest.Config) -> str | None:
     """The profile to load: none if --hypothesis-profile chose one, else HYPOTHESIS_PROFILE if set,
     "ci" under CI, "quick" for the quick set, "dev" otherwise."""
@@ -109,6 +160,7 @@ def pytest_configure(config: pytest.Config) -> None:
     # Registered as a plugin rather than written as hooks of this conftest,
     # so that it also covers the tests under plugins/ and examples/.
     config.pluginmanager.register(QuickTestGuard(), "aiflow-quick-test-guard")
+    config.pluginmanager.register(ImportedOnce(), "aiflow-imported-once")
 
 
 # -- apps and clients ----------------------------------------------------------

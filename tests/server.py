@@ -1,4 +1,4 @@
-"""Run an app in a real server process (gunicorn) for end-to-end tests."""
+"""Run an app in a real server process (gunicorn) for end-to-end tests, or in a thread (werkzeug)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from werkzeug.serving import make_server
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -61,6 +63,26 @@ class Server:
             if len(lines) >= count or time.monotonic() > deadline:
                 return lines
             time.sleep(0.05)
+
+
+@contextmanager
+def serve_in_thread(app: Any) -> Iterator[str]:
+    """Serve the WSGI ``app`` with werkzeug's threaded server in a thread of this process; yields the base URL.
+
+    No process is started, so tests using it stay in the quick set. The
+    server's loop looks for a shutdown every 10 ms (werkzeug's default is
+    half a second, which every test module using it would wait at its end).
+    """
+    port = free_port()
+    httpd = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(10)
 
 
 @contextmanager

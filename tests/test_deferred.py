@@ -149,6 +149,7 @@ def test_webhook_a_newer_turn_drops_the_late_answer(app: Flask, gates: Gates, ou
     assert said(call, orders.FILLER) == 1
 
 
+@pytest.mark.slow  # waits out the 0.3 s deadline on the real clock
 def test_webhook_a_missed_deadline_gives_the_apology(app: Flask, gates: Gates, outcomes: Any) -> None:
     call = CallSimulator(app).start_call()
     call.say("order in a hurry")
@@ -260,6 +261,7 @@ def test_websocket_interrupt_cuts_the_filler_short(app: Flask, gates: Gates) -> 
     assert said(call, orders.ANSWER) == 1
 
 
+@pytest.mark.slow  # waits out the 0.3 s deadline on the real clock
 def test_websocket_a_missed_deadline_pushes_the_apology(app: Flask, gates: Gates) -> None:
     call = CallSimulator(app, transport="websocket").start_call()
     call.say("order in a hurry")

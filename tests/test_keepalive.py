@@ -13,18 +13,16 @@ from __future__ import annotations
 
 import http.client
 import json
-import threading
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from werkzeug.serving import make_server
 
 from flask_aiflow.web.routes import DISCARD_LIMIT
 
 from .helpers import event, make_app
-from .server import free_port, gunicorn
+from .server import gunicorn, serve_in_thread
 from .skills import frontdesk
 
 SECRET = "test-secret"  # the secret of tests.apps.simulator_app
@@ -55,16 +53,10 @@ def server(request: Any) -> Iterator[tuple[str, str, int]]:
             assert parts.hostname is not None and parts.port is not None
             yield "gunicorn", parts.hostname, parts.port
         return
-    port = free_port()
-    httpd = make_server("127.0.0.1", port, werkzeug_app(fast_path), threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield "werkzeug", "127.0.0.1", port
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(10)
+    with serve_in_thread(werkzeug_app(fast_path)) as url:
+        parts = urlsplit(url)
+        assert parts.hostname is not None and parts.port is not None
+        yield "werkzeug", parts.hostname, parts.port
 
 
 def post(conn: http.client.HTTPConnection, body: bytes, headers: dict[str, str] = JSON_HEADERS) -> http.client.HTTPResponse:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import functools
 import io
 import wave
 from typing import Any
@@ -19,8 +20,14 @@ from flask_aiflow.protocol.events import EVENT_TYPES
 from .helpers import event
 
 
+@functools.cache
+def validator(name: str) -> Draft202012Validator:
+    """One validator per schema: ``schema_for`` builds every schema afresh, and the tests ask ~100 times."""
+    return Draft202012Validator(schema_for(name))
+
+
 def schema_accepts(name: str, data: Any) -> bool:
-    return Draft202012Validator(schema_for(name)).is_valid(data)
+    return validator(name).is_valid(data)
 
 
 def code_accepts_action(data: Any) -> bool:

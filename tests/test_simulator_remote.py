@@ -3,23 +3,22 @@
 A server's base URL gets the route's path appended; the route's own URL
 (``http://host:5000/webhook``, ``ws://host:5000/ws``) is taken as it is; a
 refused secret says how to pass one. The server runs in a thread of this
-process (werkzeug's), so these tests stay in the quick set.
+process (werkzeug's), so these tests stay in the quick set, except the calls
+over a WebSocket, which wait out the simulator's quiet periods.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 
 import pytest
-from werkzeug.serving import make_server
 
 from flask_aiflow.testing import CallSimulator
 from flask_aiflow.testing.errors import TransportError
 from flask_aiflow.testing.transports import remote_url
 
 from .helpers import make_app
-from .server import free_port
+from .server import serve_in_thread
 from .skills import frontdesk
 
 SECRET = "remote-secret"
@@ -27,17 +26,8 @@ SECRET = "remote-secret"
 
 @pytest.fixture(scope="module")
 def base_url() -> Iterator[str]:
-    app = make_app(frontdesk, AIFLOW_SHARED_SECRET=SECRET, AIFLOW_FALLBACK=None)
-    port = free_port()
-    httpd = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(10)
+    with serve_in_thread(make_app(frontdesk, AIFLOW_SHARED_SECRET=SECRET, AIFLOW_FALLBACK=None)) as url:
+        yield url
 
 
 @pytest.mark.parametrize(
@@ -58,9 +48,20 @@ def test_remote_url_takes_a_base_or_the_routes_own_url(target: str, path: str, w
     assert remote_url(target, path, websocket=websocket) == expected
 
 
+#: Over a remote WebSocket the simulator waits out a quiet period after each event (the protocol has no
+#: "no action" message), about 0.3 s per step: those cases wait on the clock, so they are in the slow set.
+QUIET = pytest.mark.slow
+
+
 @pytest.mark.parametrize(
     ("transport", "suffix"),
-    [("webhook", ""), ("webhook", "/webhook"), ("websocket", ""), ("websocket", "/ws"), ("websocket", "ws")],
+    [
+        ("webhook", ""),
+        ("webhook", "/webhook"),
+        pytest.param("websocket", "", marks=QUIET),
+        pytest.param("websocket", "/ws", marks=QUIET),
+        pytest.param("websocket", "ws", marks=QUIET),
+    ],
 )
 def test_a_call_over_the_url_the_readme_prints(base_url: str, transport: str, suffix: str) -> None:
     target = base_url + suffix if suffix != "ws" else base_url.replace("http://", "ws://") + "/ws"
