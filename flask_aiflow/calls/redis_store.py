@@ -215,6 +215,8 @@ class RedisStore(StateStore):
         self._enter = client.register_script(_script("enter.lua"))
         self._leave = client.register_script(_script("leave.lua"))
         self._relay: RedisRelay | None = None
+        #: the pool an event takes its connection from (None: the scripts go through the client)
+        self._pool: Any = None if self.cluster or getattr(client, "connection", None) else client.connection_pool
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> RedisStore:
@@ -259,16 +261,17 @@ class RedisStore(StateStore):
     def transaction(self, session_id: str) -> Iterator[CallTransaction]:
         keys = self.keys(session_id)
         token = uuid.uuid4().hex
-        with _unavailable(session_id):
-            text, listed = self._acquire(session_id, keys, token)
-        txn = RedisTransaction(self, session_id, keys, token, text, listed)
-        try:
-            yield txn
-        except BaseException:
-            self._release_quietly(session_id, keys, token)
-            raise
-        with _unavailable(session_id):
-            written = self._finish(session_id, keys, token, txn.write, txn.listed)
+        with self._connection(session_id) as conn:
+            with _unavailable(session_id):
+                text, listed = self._acquire(conn, session_id, keys, token)
+            txn = RedisTransaction(self, session_id, keys, token, text, listed)
+            try:
+                yield txn
+            except BaseException:
+                self._release_quietly(conn, session_id, keys, token)
+                raise
+            with _unavailable(session_id):
+                written = self._finish(conn, session_id, keys, token, txn.write, txn.listed)
         if not written:
             self._lost_lock(session_id)
 
@@ -276,25 +279,57 @@ class RedisStore(StateStore):
     def lock(self, session_id: str) -> Iterator[None]:
         keys = self.keys(session_id)
         token = uuid.uuid4().hex
-        with _unavailable(session_id):
-            self._acquire(session_id, keys, token)
-        try:
-            yield
-        except BaseException:
-            self._release_quietly(session_id, keys, token)
-            raise
-        with _unavailable(session_id):
-            released = self._finish(session_id, keys, token, None, None)
+        with self._connection(session_id) as conn:
+            with _unavailable(session_id):
+                self._acquire(conn, session_id, keys, token)
+            try:
+                yield
+            except BaseException:
+                self._release_quietly(conn, session_id, keys, token)
+                raise
+            with _unavailable(session_id):
+                released = self._finish(conn, session_id, keys, token, None, None)
         if not released:
             self._lost_lock(session_id)
 
-    def _acquire(self, session_id: str, keys: CallKeys, token: str) -> tuple[str | None, float | None]:
+    @contextmanager
+    def _connection(self, session_id: str) -> Iterator[Any]:
+        """The connection an event's two scripts go over: one from the pool, held for the event.
+
+        Taking it once per event, and sending the scripts on it directly,
+        spares each round trip the client's per-command work (a pool
+        checkout and release, its retry and metrics wrappers), which on a
+        busy host costs as much CPU as the round trip itself. None on a
+        cluster (and for a client holding a single connection): the scripts
+        then go through the client, which routes them to the call's slot.
+        """
+        if self._pool is None:
+            yield None
+            return
+        with _unavailable(session_id):
+            conn = self._pool.get_connection()
+        try:
+            yield conn
+        finally:
+            self._pool.release(conn)
+
+    def _run(self, conn: Any, script: Any, keys: list[str], args: list[Any]) -> Any:
+        """Run one of the store's scripts, on ``conn`` or (None) through the client.
+
+        On ``conn``, a dropped connection is retried as the client would
+        (its ``retry``: once, at once, as :meth:`from_url` sets it up).
+        """
+        if conn is None:
+            return script(keys, args)
+        return conn.retry.call_with_retry(lambda: _evalsha(conn, script, keys, args), lambda _: conn.disconnect())
+
+    def _acquire(self, conn: Any, session_id: str, keys: CallKeys, token: str) -> tuple[str | None, float | None]:
         """Take the lock (waiting for it up to ``lock_wait``); the record text and live stamp."""
         deadline = time.monotonic() + self.lock_wait
         enter_keys = keys.enter()
         args = [token, self._lock_ms]
         while True:
-            reply = self._enter(enter_keys, args)
+            reply = self._run(conn, self._enter, enter_keys, args)
             if reply[0] == 1:
                 text, listed = reply[1], reply[2]
                 return (None if text is None else _text(text)), (None if listed is None else float(listed))
@@ -306,51 +341,59 @@ class RedisStore(StateStore):
             # woken by the holder's release, or at the latest when its lock expires
             self.client.blpop([keys.wake], timeout=max(wait, 0.01))
 
-    def _finish(self, session_id: str, keys: CallKeys, token: str, write: _Write | None,
+    def _finish(self, conn: Any, session_id: str, keys: CallKeys, token: str, write: _Write | None,
                 listed: float | None) -> bool:
         """Carry out the write (if any) and release the lock; False when the lock was lost."""
         if write is None:
-            return bool(self._leave(keys.leave(), [token, "release", "", 0, 0, "", self._lock_ms]))
-        return self._write(session_id, keys, token, write, listed)
+            return bool(self._run(conn, self._leave, keys.leave(), [token, "release", "", 0, 0, "", self._lock_ms]))
+        return self._write(conn, session_id, keys, token, write, listed)
 
-    def _write(self, session_id: str, keys: CallKeys, token: str, write: _Write, listed: float | None) -> bool:
+    def _write(self, conn: Any, session_id: str, keys: CallKeys, token: str, write: _Write,
+               listed: float | None) -> bool:
         """One round trip: the script, and the live index when the call enters, leaves or needs a refresh."""
         now = time.time()
         stamp = ""
-        index: list[tuple[str, Sequence[Any]]] = []
+        index: list[tuple[Any, ...]] = []
         live = self.live_key(session_id)
         if write.mode == "delete":
-            index.append(("zrem", (live, session_id)))
+            index.append(("ZREM", live, session_id))
         elif listed is None or listed - now < write.ttl:
             until = now + 2 * write.ttl
             stamp = repr(until)
-            index.append(("zadd", (live, {session_id: until})))
-            index.append(("zremrangebyscore", (live, "-inf", now)))
+            index.append(("ZADD", live, until, session_id))
+            index.append(("ZREMRANGEBYSCORE", live, "-inf", now))
         args = [token, write.mode, write.record, write.ttl, write.turn_limit, stamp, self._lock_ms, *write.turns]
         if not index:
-            return bool(self._leave(keys.leave(), args))
-        pipe = self.client.pipeline(transaction=False)
-        # EVALSHA by name: redis-py refuses pipe.evalsha() on a cluster pipeline, and
-        # would ask a node for its keys (COMMAND GETKEYS, a round trip) to route it
-        options = {"target_nodes": self.client.get_node_from_key(keys.lock)} if self.cluster else {}
-        pipe.execute_command("EVALSHA", self._leave.sha, 6, *keys.leave(), *args, **options)
-        for command, command_args in index:
-            getattr(pipe, command)(*command_args)
-        results = pipe.execute(raise_on_error=False)
+            return bool(self._run(conn, self._leave, keys.leave(), args))
+        # the call's first and last events (and a refresh about once per TTL):
+        # the index's commands go in the same round trip as the script
+        script = ("EVALSHA", self._leave.sha, 6, *keys.leave(), *args)
+        if conn is None:
+            pipe = self.client.pipeline(transaction=False)
+            # EVALSHA by name: redis-py refuses pipe.evalsha() on a cluster pipeline, and
+            # would ask a node for its keys (COMMAND GETKEYS, a round trip) to route it
+            options = {"target_nodes": self.client.get_node_from_key(keys.lock)} if self.cluster else {}
+            pipe.execute_command(*script, **options)
+            for command in index:
+                pipe.execute_command(*command)
+            results = pipe.execute(raise_on_error=False)
+        else:
+            commands = [script, *index]
+            results = conn.retry.call_with_retry(lambda: _pipelined(conn, commands), lambda _: conn.disconnect())
         outcome = results[0]
         for result in results[1:]:
             if isinstance(result, Exception):
                 raise result
         if isinstance(outcome, errors.NoScriptError):
-            outcome = self._leave(keys.leave(), args)  # loads the script again
+            outcome = self._run(conn, self._leave, keys.leave(), args)  # loads the script again
         elif isinstance(outcome, Exception):
             raise outcome
         return bool(outcome)
 
-    def _release_quietly(self, session_id: str, keys: CallKeys, token: str) -> None:
+    def _release_quietly(self, conn: Any, session_id: str, keys: CallKeys, token: str) -> None:
         """Release after a failed event; if Redis is gone too, the lock expires by itself."""
         try:
-            self._finish(session_id, keys, token, None, None)
+            self._finish(conn, session_id, keys, token, None, None)
         except redis.RedisError as exc:
             logger.warning("call %s: could not release its lock (%s); it expires in %g s",
                            session_id, exc, self.lock_ttl)
@@ -373,11 +416,11 @@ class RedisStore(StateStore):
     def save(self, session_id: str, data: str, ttl: int, *, turns: Sequence[Turn] = (), turn_limit: int = 0) -> None:
         with _unavailable(session_id):
             write = _Write("save", data, ttl, _turn_texts(turns, turn_limit), turn_limit)
-            self._write(session_id, self.keys(session_id), "", write, None)
+            self._write(None, session_id, self.keys(session_id), "", write, None)
 
     def delete(self, session_id: str) -> None:
         with _unavailable(session_id):
-            self._write(session_id, self.keys(session_id), "", _Write("delete"), None)
+            self._write(None, session_id, self.keys(session_id), "", _Write("delete"), None)
 
     def transcript(self, session_id: str) -> list[Turn]:
         with _unavailable(session_id):
@@ -429,6 +472,28 @@ def _unavailable(session_id: str) -> Iterator[None]:
         yield
     except UNAVAILABLE as exc:
         raise StoreUnavailable(f"call {session_id}: the state store cannot be reached ({exc})") from exc
+
+
+def _evalsha(conn: Any, script: Any, keys: list[str], args: list[Any]) -> Any:
+    """Run a script on ``conn`` by its SHA1; sent whole (and so loaded again) when Redis answers ``NOSCRIPT``."""
+    conn.send_command("EVALSHA", script.sha, len(keys), *keys, *args)
+    try:
+        return conn.read_response()
+    except errors.NoScriptError:
+        conn.send_command("EVAL", script.script, len(keys), *keys, *args)
+        return conn.read_response()
+
+
+def _pipelined(conn: Any, commands: list[tuple[Any, ...]]) -> list[Any]:
+    """Send ``commands`` in one write; every reply, an error reply as its exception (as a pipeline does)."""
+    conn.send_packed_command(conn.pack_commands(commands))
+    replies: list[Any] = []
+    for _ in commands:
+        try:
+            replies.append(conn.read_response())
+        except errors.ResponseError as exc:
+            replies.append(exc)
+    return replies
 
 
 def _turn_texts(turns: Sequence[Turn], turn_limit: int) -> tuple[str, ...]:
