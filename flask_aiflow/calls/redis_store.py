@@ -37,6 +37,11 @@ the lock and returns the record (``lua/enter.lua``), one writes the record
 and the transcript turn and releases the lock (``lua/leave.lua``), only while
 the event's token still holds the lock. Scripts run by their SHA1 and are
 loaded again when Redis answers ``NOSCRIPT`` (after a restart or a failover).
+On a single Redis both scripts go over one connection, taken from the
+client's pool for the event and written to directly, not through the
+client's per-command layers (see :meth:`RedisStore._connection`); on a
+cluster they go through the cluster client, which routes them to the call's
+slot.
 
 An event whose call is busy does not poll: the first script counts it as a
 waiter, and the holder's release pushes to the call's wake-up list, on which
@@ -53,7 +58,6 @@ by itself on the next event.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 import uuid
@@ -65,6 +69,7 @@ from importlib.resources import files
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+import msgspec
 import redis
 from redis import exceptions as errors
 from redis.backoff import NoBackoff
@@ -144,7 +149,7 @@ class _Write:
     mode: str
     record: str = ""
     ttl: int = 0
-    turns: tuple[str, ...] = ()
+    turns: tuple[bytes, ...] = ()
     turn_limit: int = 0
 
 
@@ -425,7 +430,7 @@ class RedisStore(StateStore):
     def transcript(self, session_id: str) -> list[Turn]:
         with _unavailable(session_id):
             texts = self.client.lrange(self.keys(session_id).transcript, 0, -1)
-        return [json.loads(text) for text in texts]
+        return [_decode_turn.decode(text) for text in texts]
 
     def live_ids(self) -> list[str]:
         """The ids in the live-calls index (some may have just ended or expired)."""
@@ -496,11 +501,16 @@ def _pipelined(conn: Any, commands: list[tuple[Any, ...]]) -> list[Any]:
     return replies
 
 
-def _turn_texts(turns: Sequence[Turn], turn_limit: int) -> tuple[str, ...]:
+#: Transcript turns to and from the JSON texts the transcript list holds (msgspec's C codec).
+_encode_turn = msgspec.json.Encoder()
+_decode_turn = msgspec.json.Decoder(dict[str, Any])
+
+
+def _turn_texts(turns: Sequence[Turn], turn_limit: int) -> tuple[bytes, ...]:
     """Transcript turns as the JSON texts the transcript list holds (none when it keeps none)."""
     if turn_limit <= 0:
         return ()
-    return tuple(json.dumps(turn, separators=(",", ":")) for turn in turns)
+    return tuple(_encode_turn.encode(turn) for turn in turns)
 
 
 def _text(value: str | bytes) -> str:
