@@ -59,8 +59,8 @@ by itself on the next event.
 from __future__ import annotations
 
 import logging
+import secrets
 import time
-import uuid
 import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -265,7 +265,7 @@ class RedisStore(StateStore):
     @contextmanager
     def transaction(self, session_id: str) -> Iterator[CallTransaction]:
         keys = self.keys(session_id)
-        token = uuid.uuid4().hex
+        token = secrets.token_hex(16)
         with self._connection(session_id) as conn:
             with _unavailable(session_id):
                 text, listed = self._acquire(conn, session_id, keys, token)
@@ -283,7 +283,7 @@ class RedisStore(StateStore):
     @contextmanager
     def lock(self, session_id: str) -> Iterator[None]:
         keys = self.keys(session_id)
-        token = uuid.uuid4().hex
+        token = secrets.token_hex(16)
         with self._connection(session_id) as conn:
             with _unavailable(session_id):
                 self._acquire(conn, session_id, keys, token)
