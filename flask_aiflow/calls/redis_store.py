@@ -37,11 +37,11 @@ the lock and returns the record (``lua/enter.lua``), one writes the record
 and the transcript turn and releases the lock (``lua/leave.lua``), only while
 the event's token still holds the lock. Scripts run by their SHA1 and are
 loaded again when Redis answers ``NOSCRIPT`` (after a restart or a failover).
-On a single Redis both scripts go over one connection, taken from the
-client's pool for the event and written to directly, not through the
-client's per-command layers (see :meth:`RedisStore._connection`); on a
-cluster they go through the cluster client, which routes them to the call's
-slot.
+Both scripts go over one connection, taken from the client's pool for the
+event (on a cluster, the pool of the primary that holds the call's slot) and
+written to directly, not through the client's per-command layers (see
+:meth:`RedisStore._connection`); on a cluster, a node that no longer holds
+the slot or cannot be reached hands the scripts to the cluster client.
 
 An event whose call is busy does not poll: the first script counts it as a
 waiter, and the holder's release pushes to the call's wake-up list, on which
@@ -106,6 +106,8 @@ UNAVAILABLE: tuple[type[Exception], ...] = (
     errors.ReadOnlyError,
     errors.RedisClusterException,
 )
+#: What sends a cluster's script from the call's connection to the cluster client.
+REROUTED: tuple[type[Exception], ...] = (*UNAVAILABLE, errors.AskError)  # MovedError is an AskError
 
 
 def _script(name: str) -> str:
@@ -220,7 +222,7 @@ class RedisStore(StateStore):
         self._enter = client.register_script(_script("enter.lua"))
         self._leave = client.register_script(_script("leave.lua"))
         self._relay: RedisRelay | None = None
-        #: the pool an event takes its connection from (None: the scripts go through the client)
+        #: a single Redis's pool, which an event takes its connection from (None: see _pool_for)
         self._pool: Any = None if self.cluster or getattr(client, "connection", None) else client.connection_pool
 
     @classmethod
@@ -266,7 +268,7 @@ class RedisStore(StateStore):
     def transaction(self, session_id: str) -> Iterator[CallTransaction]:
         keys = self.keys(session_id)
         token = secrets.token_hex(16)
-        with self._connection(session_id) as conn:
+        with self._connection(session_id, keys) as conn:
             with _unavailable(session_id):
                 text, listed = self._acquire(conn, session_id, keys, token)
             txn = RedisTransaction(self, session_id, keys, token, text, listed)
@@ -284,7 +286,7 @@ class RedisStore(StateStore):
     def lock(self, session_id: str) -> Iterator[None]:
         keys = self.keys(session_id)
         token = secrets.token_hex(16)
-        with self._connection(session_id) as conn:
+        with self._connection(session_id, keys) as conn:
             with _unavailable(session_id):
                 self._acquire(conn, session_id, keys, token)
             try:
@@ -298,35 +300,59 @@ class RedisStore(StateStore):
             self._lost_lock(session_id)
 
     @contextmanager
-    def _connection(self, session_id: str) -> Iterator[Any]:
-        """The connection an event's two scripts go over: one from the pool, held for the event.
+    def _connection(self, session_id: str, keys: CallKeys) -> Iterator[Any]:
+        """The connection an event's two scripts go over: one from a pool, held for the event.
 
         Taking it once per event, and sending the scripts on it directly,
         spares each round trip the client's per-command work (a pool
-        checkout and release, its retry and metrics wrappers), which on a
-        busy host costs as much CPU as the round trip itself. None on a
-        cluster (and for a client holding a single connection): the scripts
-        then go through the client, which routes them to the call's slot.
+        checkout and release, its retry and metrics wrappers; on a cluster
+        also finding the keys' slot and node), which on a busy host costs as
+        much CPU as the round trip itself. On a cluster it is a connection
+        to the primary that holds the call's slot, from the cluster client's
+        pool for that node; when that node cannot be reached (failing over),
+        None: the scripts then go through the cluster client (see
+        :meth:`_run`), as they always do for a client that holds a single
+        connection.
         """
-        if self._pool is None:
-            yield None
-            return
+        pool = conn = None
         with _unavailable(session_id):
-            conn = self._pool.get_connection()
+            pool = self._pool_for(keys)
+            if pool is not None:
+                try:
+                    conn = pool.get_connection()
+                except UNAVAILABLE:
+                    if not self.cluster:
+                        raise
         try:
             yield conn
         finally:
-            self._pool.release(conn)
+            if conn is not None:
+                pool.release(conn)
+
+    def _pool_for(self, keys: CallKeys) -> Any:
+        """The pool of the call's connection (the slot's primary's on a cluster), or None."""
+        if not self.cluster:
+            return self._pool
+        connection = getattr(self.client.get_node_from_key(keys.lock), "redis_connection", None)
+        return None if connection is None else connection.connection_pool
 
     def _run(self, conn: Any, script: Any, keys: list[str], args: list[Any]) -> Any:
         """Run one of the store's scripts, on ``conn`` or (None) through the client.
 
         On ``conn``, a dropped connection is retried as the client would
-        (its ``retry``: once, at once, as :meth:`from_url` sets it up).
+        (its ``retry``: once, at once, as :meth:`from_url` sets it up). On a
+        cluster, a node that cannot be reached or that no longer holds the
+        slot (``MOVED``, ``ASK``, a failover) hands the script to the
+        cluster client, which follows the slot and refreshes its map.
         """
         if conn is None:
             return script(keys, args)
-        return conn.retry.call_with_retry(lambda: _evalsha(conn, script, keys, args), lambda _: conn.disconnect())
+        try:
+            return conn.retry.call_with_retry(lambda: _evalsha(conn, script, keys, args), lambda _: conn.disconnect())
+        except REROUTED:
+            if not self.cluster:
+                raise
+            return script(keys, args)
 
     def _acquire(self, conn: Any, session_id: str, keys: CallKeys, token: str) -> tuple[str | None, float | None]:
         """Take the lock (waiting for it up to ``lock_wait``); the record text and live stamp."""
@@ -373,7 +399,7 @@ class RedisStore(StateStore):
         # the call's first and last events (and a refresh about once per TTL):
         # the index's commands go in the same round trip as the script
         script = ("EVALSHA", self._leave.sha, 6, *keys.leave(), *args)
-        if conn is None:
+        if conn is None or self.cluster:  # on a cluster, the index's shards are in other slots
             pipe = self.client.pipeline(transaction=False)
             # EVALSHA by name: redis-py refuses pipe.evalsha() on a cluster pipeline, and
             # would ask a node for its keys (COMMAND GETKEYS, a round trip) to route it
