@@ -8,6 +8,12 @@ for latency. With two workers the in-memory store sees only part of each call
 Redis runs without persistence; the cluster has three primaries with a
 replica each, all on this machine.
 
+A fourth target, "floor" (benchmarks/floor_app.py), is the in-memory store
+plus two bare round trips per event to the same Redis, with no client library,
+script or record codec: the distance from memory to the floor is what two
+round trips cost on the machine, from the floor to "redis" what the store
+adds on top.
+
 Besides the speed: the commands each event sends to Redis (``INFO
 commandstats`` over a run, less what the scripts call inside Redis; two
 scripts per event make two round trips), and the memory a live call takes
@@ -37,6 +43,9 @@ MAX_PACED_P99_VS_MEMORY = 2.0
 SCRIPT_COMMANDS = {"get", "set", "del", "incr", "pexpire", "pttl", "expire", "rpush", "ltrim"}
 #: Calls left open to weigh a call's memory.
 MEMORY_CALLS = 2000
+#: The in-memory store plus two bare round trips to the Redis per event (benchmarks/floor_app.py):
+#: what any store of two round trips per event pays at least.
+FLOOR = "floor"
 
 
 def _client(port: int) -> Any:
@@ -143,6 +152,9 @@ def run(quick: bool = False) -> dict[str, Any]:
             extra = {"AIFLOW_REDIS_URL": url} if url else {}
             targets[name] = Target("granian", name, python_command("granian", ivr, port), port,
                                    env=bench_env(PYTHONPATH=path, **extra))
+        port = free_port()  # the floor: two bare round trips per event, nothing else (benchmarks/floor_app.py)
+        targets[FLOOR] = Target("granian", FLOOR, python_command("granian", "floor_app:app", port), port,
+                                env=bench_env(PYTHONPATH=path, FLOOR_REDIS_URL=f"redis://127.0.0.1:{single_port}"))
         for name, target in targets.items():
             stack.enter_context(server(f"redis_bench_{name.replace(' ', '_')}", target.command, target.port,
                                        env=target.env, cwd=target.cwd))
@@ -154,7 +166,7 @@ def run(quick: bool = False) -> dict[str, Any]:
         for round_no in range(rounds):
             shift = round_no % len(order)
             for name in order[shift:] + order[:shift]:
-                target, ports = targets[name], stores[name][1]
+                target, ports = targets[name], stores.get(name, ("", []))[1]
                 reset_stats(ports)
                 result = run_wrk(target, seconds, events, f"r{round_no}p{target.port}")
                 target.runs.append(result)
@@ -204,7 +216,9 @@ def report(results: dict[str, Any]) -> str:
         f"Redis store: the IVR app under granian (2 workers) on three stores, wrk with"
         f" {results['calls_in_flight']} calls in flight, {results['seconds']} s per run, median of"
         f" {results['rounds']} interleaved rounds; paced: about {results['paced_rate']:,} requests per second."
-        " Redis and the cluster (3 primaries, 3 replicas) run on the same machine, without persistence.",
+        " Redis and the cluster (3 primaries, 3 replicas) run on the same machine, without persistence."
+        " floor: the in-memory store plus two bare round trips to the Redis per event (no client library,"
+        " script or codec; benchmarks/floor_app.py), what any two-round-trip store pays at least.",
         "",
         table(["store", "req/s", "p50 ms", "p99 ms", "paced p50 ms", "paced p99 ms", "errors",
                f"req/s vs memory (>= {MIN_THROUGHPUT_VS_MEMORY})",

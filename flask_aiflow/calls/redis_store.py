@@ -37,6 +37,11 @@ the lock and returns the record (``lua/enter.lua``), one writes the record
 and the transcript turn and releases the lock (``lua/leave.lua``), only while
 the event's token still holds the lock. Scripts run by their SHA1 and are
 loaded again when Redis answers ``NOSCRIPT`` (after a restart or a failover).
+Both scripts go over one connection, taken from the client's pool for the
+event (on a cluster, the pool of the primary that holds the call's slot) and
+written to directly, not through the client's per-command layers (see
+:meth:`RedisStore._connection`); on a cluster, a node that no longer holds
+the slot or cannot be reached hands the scripts to the cluster client.
 
 An event whose call is busy does not poll: the first script counts it as a
 waiter, and the holder's release pushes to the call's wake-up list, on which
@@ -53,10 +58,9 @@ by itself on the next event.
 
 from __future__ import annotations
 
-import json
 import logging
+import secrets
 import time
-import uuid
 import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -65,6 +69,7 @@ from importlib.resources import files
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+import msgspec
 import redis
 from redis import exceptions as errors
 from redis.backoff import NoBackoff
@@ -101,6 +106,8 @@ UNAVAILABLE: tuple[type[Exception], ...] = (
     errors.ReadOnlyError,
     errors.RedisClusterException,
 )
+#: What sends a cluster's script from the call's connection to the cluster client.
+REROUTED: tuple[type[Exception], ...] = (*UNAVAILABLE, errors.AskError)  # MovedError is an AskError
 
 
 def _script(name: str) -> str:
@@ -144,7 +151,7 @@ class _Write:
     mode: str
     record: str = ""
     ttl: int = 0
-    turns: tuple[str, ...] = ()
+    turns: tuple[bytes, ...] = ()
     turn_limit: int = 0
 
 
@@ -215,6 +222,8 @@ class RedisStore(StateStore):
         self._enter = client.register_script(_script("enter.lua"))
         self._leave = client.register_script(_script("leave.lua"))
         self._relay: RedisRelay | None = None
+        #: a single Redis's pool, which an event takes its connection from (None: see _pool_for)
+        self._pool: Any = None if self.cluster or getattr(client, "connection", None) else client.connection_pool
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> RedisStore:
@@ -258,43 +267,100 @@ class RedisStore(StateStore):
     @contextmanager
     def transaction(self, session_id: str) -> Iterator[CallTransaction]:
         keys = self.keys(session_id)
-        token = uuid.uuid4().hex
-        with _unavailable(session_id):
-            text, listed = self._acquire(session_id, keys, token)
-        txn = RedisTransaction(self, session_id, keys, token, text, listed)
-        try:
-            yield txn
-        except BaseException:
-            self._release_quietly(session_id, keys, token)
-            raise
-        with _unavailable(session_id):
-            written = self._finish(session_id, keys, token, txn.write, txn.listed)
+        token = secrets.token_hex(16)
+        with self._connection(session_id, keys) as conn:
+            with _unavailable(session_id):
+                text, listed = self._acquire(conn, session_id, keys, token)
+            txn = RedisTransaction(self, session_id, keys, token, text, listed)
+            try:
+                yield txn
+            except BaseException:
+                self._release_quietly(conn, session_id, keys, token)
+                raise
+            with _unavailable(session_id):
+                written = self._finish(conn, session_id, keys, token, txn.write, txn.listed)
         if not written:
             self._lost_lock(session_id)
 
     @contextmanager
     def lock(self, session_id: str) -> Iterator[None]:
         keys = self.keys(session_id)
-        token = uuid.uuid4().hex
-        with _unavailable(session_id):
-            self._acquire(session_id, keys, token)
-        try:
-            yield
-        except BaseException:
-            self._release_quietly(session_id, keys, token)
-            raise
-        with _unavailable(session_id):
-            released = self._finish(session_id, keys, token, None, None)
+        token = secrets.token_hex(16)
+        with self._connection(session_id, keys) as conn:
+            with _unavailable(session_id):
+                self._acquire(conn, session_id, keys, token)
+            try:
+                yield
+            except BaseException:
+                self._release_quietly(conn, session_id, keys, token)
+                raise
+            with _unavailable(session_id):
+                released = self._finish(conn, session_id, keys, token, None, None)
         if not released:
             self._lost_lock(session_id)
 
-    def _acquire(self, session_id: str, keys: CallKeys, token: str) -> tuple[str | None, float | None]:
+    @contextmanager
+    def _connection(self, session_id: str, keys: CallKeys) -> Iterator[Any]:
+        """The connection an event's two scripts go over: one from a pool, held for the event.
+
+        Taking it once per event, and sending the scripts on it directly,
+        spares each round trip the client's per-command work (a pool
+        checkout and release, its retry and metrics wrappers; on a cluster
+        also finding the keys' slot and node), which on a busy host costs as
+        much CPU as the round trip itself. On a cluster it is a connection
+        to the primary that holds the call's slot, from the cluster client's
+        pool for that node; when that node cannot be reached (failing over),
+        None: the scripts then go through the cluster client (see
+        :meth:`_run`), as they always do for a client that holds a single
+        connection.
+        """
+        pool = conn = None
+        with _unavailable(session_id):
+            pool = self._pool_for(keys)
+            if pool is not None:
+                try:
+                    conn = pool.get_connection()
+                except UNAVAILABLE:
+                    if not self.cluster:
+                        raise
+        try:
+            yield conn
+        finally:
+            if conn is not None:
+                pool.release(conn)
+
+    def _pool_for(self, keys: CallKeys) -> Any:
+        """The pool of the call's connection (the slot's primary's on a cluster), or None."""
+        if not self.cluster:
+            return self._pool
+        connection = getattr(self.client.get_node_from_key(keys.lock), "redis_connection", None)
+        return None if connection is None else connection.connection_pool
+
+    def _run(self, conn: Any, script: Any, keys: list[str], args: list[Any]) -> Any:
+        """Run one of the store's scripts, on ``conn`` or (None) through the client.
+
+        On ``conn``, a dropped connection is retried as the client would
+        (its ``retry``: once, at once, as :meth:`from_url` sets it up). On a
+        cluster, a node that cannot be reached or that no longer holds the
+        slot (``MOVED``, ``ASK``, a failover) hands the script to the
+        cluster client, which follows the slot and refreshes its map.
+        """
+        if conn is None:
+            return script(keys, args)
+        try:
+            return conn.retry.call_with_retry(lambda: _evalsha(conn, script, keys, args), lambda _: conn.disconnect())
+        except REROUTED:
+            if not self.cluster:
+                raise
+            return script(keys, args)
+
+    def _acquire(self, conn: Any, session_id: str, keys: CallKeys, token: str) -> tuple[str | None, float | None]:
         """Take the lock (waiting for it up to ``lock_wait``); the record text and live stamp."""
         deadline = time.monotonic() + self.lock_wait
         enter_keys = keys.enter()
         args = [token, self._lock_ms]
         while True:
-            reply = self._enter(enter_keys, args)
+            reply = self._run(conn, self._enter, enter_keys, args)
             if reply[0] == 1:
                 text, listed = reply[1], reply[2]
                 return (None if text is None else _text(text)), (None if listed is None else float(listed))
@@ -306,51 +372,59 @@ class RedisStore(StateStore):
             # woken by the holder's release, or at the latest when its lock expires
             self.client.blpop([keys.wake], timeout=max(wait, 0.01))
 
-    def _finish(self, session_id: str, keys: CallKeys, token: str, write: _Write | None,
+    def _finish(self, conn: Any, session_id: str, keys: CallKeys, token: str, write: _Write | None,
                 listed: float | None) -> bool:
         """Carry out the write (if any) and release the lock; False when the lock was lost."""
         if write is None:
-            return bool(self._leave(keys.leave(), [token, "release", "", 0, 0, "", self._lock_ms]))
-        return self._write(session_id, keys, token, write, listed)
+            return bool(self._run(conn, self._leave, keys.leave(), [token, "release", "", 0, 0, "", self._lock_ms]))
+        return self._write(conn, session_id, keys, token, write, listed)
 
-    def _write(self, session_id: str, keys: CallKeys, token: str, write: _Write, listed: float | None) -> bool:
+    def _write(self, conn: Any, session_id: str, keys: CallKeys, token: str, write: _Write,
+               listed: float | None) -> bool:
         """One round trip: the script, and the live index when the call enters, leaves or needs a refresh."""
         now = time.time()
         stamp = ""
-        index: list[tuple[str, Sequence[Any]]] = []
+        index: list[tuple[Any, ...]] = []
         live = self.live_key(session_id)
         if write.mode == "delete":
-            index.append(("zrem", (live, session_id)))
+            index.append(("ZREM", live, session_id))
         elif listed is None or listed - now < write.ttl:
             until = now + 2 * write.ttl
             stamp = repr(until)
-            index.append(("zadd", (live, {session_id: until})))
-            index.append(("zremrangebyscore", (live, "-inf", now)))
+            index.append(("ZADD", live, until, session_id))
+            index.append(("ZREMRANGEBYSCORE", live, "-inf", now))
         args = [token, write.mode, write.record, write.ttl, write.turn_limit, stamp, self._lock_ms, *write.turns]
         if not index:
-            return bool(self._leave(keys.leave(), args))
-        pipe = self.client.pipeline(transaction=False)
-        # EVALSHA by name: redis-py refuses pipe.evalsha() on a cluster pipeline, and
-        # would ask a node for its keys (COMMAND GETKEYS, a round trip) to route it
-        options = {"target_nodes": self.client.get_node_from_key(keys.lock)} if self.cluster else {}
-        pipe.execute_command("EVALSHA", self._leave.sha, 6, *keys.leave(), *args, **options)
-        for command, command_args in index:
-            getattr(pipe, command)(*command_args)
-        results = pipe.execute(raise_on_error=False)
+            return bool(self._run(conn, self._leave, keys.leave(), args))
+        # the call's first and last events (and a refresh about once per TTL):
+        # the index's commands go in the same round trip as the script
+        script = ("EVALSHA", self._leave.sha, 6, *keys.leave(), *args)
+        if conn is None or self.cluster:  # on a cluster, the index's shards are in other slots
+            pipe = self.client.pipeline(transaction=False)
+            # EVALSHA by name: redis-py refuses pipe.evalsha() on a cluster pipeline, and
+            # would ask a node for its keys (COMMAND GETKEYS, a round trip) to route it
+            options = {"target_nodes": self.client.get_node_from_key(keys.lock)} if self.cluster else {}
+            pipe.execute_command(*script, **options)
+            for command in index:
+                pipe.execute_command(*command)
+            results = pipe.execute(raise_on_error=False)
+        else:
+            commands = [script, *index]
+            results = conn.retry.call_with_retry(lambda: _pipelined(conn, commands), lambda _: conn.disconnect())
         outcome = results[0]
         for result in results[1:]:
             if isinstance(result, Exception):
                 raise result
         if isinstance(outcome, errors.NoScriptError):
-            outcome = self._leave(keys.leave(), args)  # loads the script again
+            outcome = self._run(conn, self._leave, keys.leave(), args)  # loads the script again
         elif isinstance(outcome, Exception):
             raise outcome
         return bool(outcome)
 
-    def _release_quietly(self, session_id: str, keys: CallKeys, token: str) -> None:
+    def _release_quietly(self, conn: Any, session_id: str, keys: CallKeys, token: str) -> None:
         """Release after a failed event; if Redis is gone too, the lock expires by itself."""
         try:
-            self._finish(session_id, keys, token, None, None)
+            self._finish(conn, session_id, keys, token, None, None)
         except redis.RedisError as exc:
             logger.warning("call %s: could not release its lock (%s); it expires in %g s",
                            session_id, exc, self.lock_ttl)
@@ -373,16 +447,16 @@ class RedisStore(StateStore):
     def save(self, session_id: str, data: str, ttl: int, *, turns: Sequence[Turn] = (), turn_limit: int = 0) -> None:
         with _unavailable(session_id):
             write = _Write("save", data, ttl, _turn_texts(turns, turn_limit), turn_limit)
-            self._write(session_id, self.keys(session_id), "", write, None)
+            self._write(None, session_id, self.keys(session_id), "", write, None)
 
     def delete(self, session_id: str) -> None:
         with _unavailable(session_id):
-            self._write(session_id, self.keys(session_id), "", _Write("delete"), None)
+            self._write(None, session_id, self.keys(session_id), "", _Write("delete"), None)
 
     def transcript(self, session_id: str) -> list[Turn]:
         with _unavailable(session_id):
             texts = self.client.lrange(self.keys(session_id).transcript, 0, -1)
-        return [json.loads(text) for text in texts]
+        return [_decode_turn.decode(text) for text in texts]
 
     def live_ids(self) -> list[str]:
         """The ids in the live-calls index (some may have just ended or expired)."""
@@ -431,11 +505,38 @@ def _unavailable(session_id: str) -> Iterator[None]:
         raise StoreUnavailable(f"call {session_id}: the state store cannot be reached ({exc})") from exc
 
 
-def _turn_texts(turns: Sequence[Turn], turn_limit: int) -> tuple[str, ...]:
+def _evalsha(conn: Any, script: Any, keys: list[str], args: list[Any]) -> Any:
+    """Run a script on ``conn`` by its SHA1; sent whole (and so loaded again) when Redis answers ``NOSCRIPT``."""
+    conn.send_command("EVALSHA", script.sha, len(keys), *keys, *args)
+    try:
+        return conn.read_response()
+    except errors.NoScriptError:
+        conn.send_command("EVAL", script.script, len(keys), *keys, *args)
+        return conn.read_response()
+
+
+def _pipelined(conn: Any, commands: list[tuple[Any, ...]]) -> list[Any]:
+    """Send ``commands`` in one write; every reply, an error reply as its exception (as a pipeline does)."""
+    conn.send_packed_command(conn.pack_commands(commands))
+    replies: list[Any] = []
+    for _ in commands:
+        try:
+            replies.append(conn.read_response())
+        except errors.ResponseError as exc:
+            replies.append(exc)
+    return replies
+
+
+#: Transcript turns to and from the JSON texts the transcript list holds (msgspec's C codec).
+_encode_turn = msgspec.json.Encoder()
+_decode_turn = msgspec.json.Decoder(dict[str, Any])
+
+
+def _turn_texts(turns: Sequence[Turn], turn_limit: int) -> tuple[bytes, ...]:
     """Transcript turns as the JSON texts the transcript list holds (none when it keeps none)."""
     if turn_limit <= 0:
         return ()
-    return tuple(json.dumps(turn, separators=(",", ":")) for turn in turns)
+    return tuple(_encode_turn.encode(turn) for turn in turns)
 
 
 def _text(value: str | bytes) -> str:
