@@ -208,15 +208,16 @@ def wait_until_up(srv: Server, path: str, timeout: float = 30.0) -> None:
 
 
 @contextmanager
-def redis_server() -> Iterator[int]:
-    """A private, empty redis-server on a free port (no persistence)."""
+def redis_server(unix_socket: str | None = None) -> Iterator[int]:
+    """A private, empty redis-server on a free port (no persistence), also on ``unix_socket`` if given."""
     if shutil.which("redis-server") is None:
         raise RuntimeError("redis-server is not installed: apt-get install -y redis-server")
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
+        socket_options = ["--unixsocket", unix_socket, "--unixsocketperm", "700"] if unix_socket else []
         process = subprocess.Popen(
             ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", tmp],
+             "--dir", tmp, *socket_options],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         try:

@@ -6,7 +6,8 @@ after round (order rotating): as fast as answered, and paced at a fixed rate
 for latency. With two workers the in-memory store sees only part of each call
 (the app warns); it is the ceiling a networked store is held against. The
 Redis runs without persistence; the cluster has three primaries with a
-replica each, all on this machine.
+replica each, all on this machine. "redis (unix socket)" is the same Redis
+reached over its Unix socket, as an app on Redis's own host can.
 
 A fourth target, "floor" (benchmarks/floor_app.py), is the in-memory store
 plus two bare round trips per event to the same Redis, with no client library,
@@ -46,6 +47,8 @@ MEMORY_CALLS = 2000
 #: The in-memory store plus two bare round trips to the Redis per event (benchmarks/floor_app.py):
 #: what any store of two round trips per event pays at least.
 FLOOR = "floor"
+#: The same Redis reached over its Unix socket (a Redis on the app's own host): no TCP on either side.
+UNIX = "redis (unix socket)"
 
 
 def _client(port: int) -> Any:
@@ -139,11 +142,13 @@ def run(quick: bool = False) -> dict[str, Any]:
     ivr, _ = ivr_target()
     path = f"{ROOT}:{ROOT / 'examples'}:{BENCH}"
     with ExitStack() as stack:
-        single_port = stack.enter_context(redis_server())
+        unix_socket = str(Path(stack.enter_context(tempfile.TemporaryDirectory())) / "redis.sock")
+        single_port = stack.enter_context(redis_server(unix_socket))
         cluster_ports = stack.enter_context(redis_cluster())
         stores = {
             "memory": ("", []),
             "redis": (f"redis://127.0.0.1:{single_port}/0", [single_port]),
+            UNIX: (f"unix://{unix_socket}?db=0", [single_port]),
             "redis cluster": (f"redis+cluster://127.0.0.1:{cluster_ports[0]}", primaries(cluster_ports)),
         }
         targets: dict[str, Target] = {}
@@ -177,7 +182,7 @@ def run(quick: bool = False) -> dict[str, Any]:
                     commands[name] = {k: v / result["requests"] for k, v in sorted(counts.items())}
                 target.paced.append(run_wrk(target, max(2, seconds - 1), events, f"q{round_no}p{target.port}",
                                             PACED_RATE))
-        memory = {name: memory_per_call(url, ports) for name, (url, ports) in stores.items() if url}
+        memory = {name: memory_per_call(url, ports) for name, (url, ports) in stores.items() if url and name != UNIX}
     return {
         "rounds": rounds,
         "seconds": seconds,
