@@ -2,7 +2,7 @@
 
 Parts: ``protocol`` (event decode and action encode), ``dispatch`` (in-process pipeline vs direct calls), ``http`` (IVR app,
 bare Flask and Express under wrk), ``websocket`` (concurrent calls under
-gunicorn), ``memory`` (bytes per live call), ``redis`` (the IVR app on the
+gunicorn), ``ws_split`` (where a WebSocket event's time goes, in one process), ``memory`` (bytes per live call), ``redis`` (the IVR app on the
 in-memory store, a Redis and a Redis Cluster side by side), ``deferred`` (200
 calls with slow work in flight), ``llm`` (time to the LLM skill's first spoken
 sentence against the model's own). Figures and ratios are printed
@@ -31,6 +31,7 @@ from . import (
     protocol_bench,
     redis_bench,
     ws_bench,
+    ws_split,
 )
 from .common import BENCH
 
@@ -39,6 +40,7 @@ PARTS = {
     "dispatch": dispatch_bench,
     "http": http_bench,
     "websocket": ws_bench,
+    "ws_split": ws_split,
     "memory": memory_bench,
     "redis": redis_bench,
     "deferred": deferred_bench,

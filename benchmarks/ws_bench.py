@@ -5,7 +5,14 @@ sending 60 ``user_speak`` events one after the other as fast as they are
 answered, against the IVR app under gunicorn with the production
 configuration (``examples/deploy/gunicorn.conf.py``, gevent) and against
 the reference's Node.js example (``benchmarks/ws_node``, the ``ws`` package)
-on the same machine; the figure is answered events per second.
+on the same machine; the figure is answered events per second. Each server
+is measured with two clients, the same way: the Python one (asyncio,
+``websockets``) and ``benchmarks/ws_node/closed_client.js`` (Node, ``ws``),
+which needs about half the CPU per event; on two shared cores the client's
+CPU is taken from the server's, and the Python client alone can send little
+more than the Node server answers. Beside events per second, the server's
+and the client's CPU per answered event (from /proc and the client's rusage)
+show where the time goes independently of the machine's load.
 
 Paced:
 
@@ -23,6 +30,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import subprocess
 import threading
 from collections.abc import Sequence
@@ -133,34 +141,57 @@ def run_level(worker_class: str, calls: int, seconds: float) -> dict[str, Any]:
     return result
 
 
-def closed_loop(name: str, command: list[str], port: int, calls: int, events: int, **server_args: Any) -> dict[str, Any]:
-    """One closed-loop run against a server started with ``command``."""
-    with server(f"ws_closed_{name}", command, port, **server_args):
-        client = subprocess.run(
-            [PYTHON, "-m", "benchmarks.ws_closed_client", f"ws://127.0.0.1:{port}/ws", "--calls", str(calls),
-             "--events", str(events), "--secret", SECRET, "--tag", name],
+#: The closed-loop clients: the Python one and the Node one (same calls, messages and output).
+CLOSED_CLIENTS = ("python", "node")
+
+
+def closed_client_command(client: str, url: str, calls: int, events: int, tag: str) -> list[str]:
+    options = ["--calls", str(calls), "--events", str(events), "--secret", SECRET, "--tag", tag]
+    if client == "node":
+        return ["node", str(NODE_DIR / "closed_client.js"), url, *options]
+    return [PYTHON, "-m", "benchmarks.ws_closed_client", url, *options]
+
+
+def children_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def closed_loop(name: str, command: list[str], port: int, calls: int, events: int, client: str = "python",
+                **server_args: Any) -> dict[str, Any]:
+    """One closed-loop run against a server started with ``command``, with the CPU each side spent."""
+    with server(f"ws_closed_{name}_{client}", command, port, **server_args) as srv:
+        server_before, client_before = cpu_seconds(srv.process.pid), children_cpu_seconds()
+        run = subprocess.run(
+            closed_client_command(client, f"ws://127.0.0.1:{port}/ws", calls, events, name),
             cwd=ROOT, env=bench_env(), capture_output=True, text=True, timeout=600,
         )
-    if client.returncode != 0:
-        raise RuntimeError(f"ws_closed_client failed: {client.stderr[-2000:]}")
-    result: dict[str, Any] = json.loads(client.stdout.strip().splitlines()[-1])
-    result["server"] = name
+        client_cpu = children_cpu_seconds() - client_before  # the client has been waited for; the server not yet
+        server_cpu = cpu_seconds(srv.process.pid) - server_before
+    if run.returncode != 0:
+        raise RuntimeError(f"closed-loop client ({client}) failed: {run.stderr[-2000:]}")
+    result: dict[str, Any] = json.loads(run.stdout.strip().splitlines()[-1])
+    answered = max(1, result["answered"])
+    result.update(server=name, client=client, server_us_per_event=1e6 * server_cpu / answered,
+                  client_us_per_event=1e6 * client_cpu / answered)
     return result
 
 
 def run_closed(quick: bool) -> list[dict[str, Any]]:
-    """The IVR app (production gunicorn config) and the Node example, one after the other."""
+    """The IVR app (production gunicorn config) and the Node example, one after the other, with each client."""
     calls, events = (100, 20) if quick else (CLOSED_CALLS, CLOSED_EVENTS)
     if not (NODE_DIR / "node_modules" / "ws").exists():
         subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=NODE_DIR, check=True)
     module_app, _ = ivr_target()
-    port = free_port()
     env = bench_env(PYTHONPATH=f"{ROOT}:{ROOT / 'examples'}", AIFLOW_APP=module_app)
-    ivr = closed_loop("gunicorn", gunicorn_command("gevent", port), port, calls, events, env=env)
-    port = free_port()
-    node = closed_loop("node", ["node", "server.js"], port, calls, events, env=bench_env(PORT=str(port)),
-                       cwd=NODE_DIR, ready_path="/")
-    return [ivr, node]
+    results = []
+    for client in CLOSED_CLIENTS:
+        port = free_port()
+        results.append(closed_loop("gunicorn", gunicorn_command("gevent", port), port, calls, events, client, env=env))
+        port = free_port()
+        results.append(closed_loop("node", ["node", "server.js"], port, calls, events, client,
+                                   env=bench_env(PORT=str(port)), cwd=NODE_DIR, ready_path="/"))
+    return results
 
 
 def run(quick: bool = False, worker_classes: Sequence[str] = WORKER_CLASSES,
@@ -174,20 +205,27 @@ def run(quick: bool = False, worker_classes: Sequence[str] = WORKER_CLASSES,
 
 
 def report_closed(closed: list[dict[str, Any]]) -> str:
-    ivr, node = closed
-    ratio = ivr["events_per_s"] / node["events_per_s"]
-    rows = [[r["server"], r["calls"], r["events_per_call"], r["answered"], r["dropped"], r["events_per_s"],
-             r["p50_ms"], r["p99_ms"]] for r in closed]
-    return "\n".join([
-        f"WebSocket closed loop: {ivr['calls']} calls at once, {ivr['events_per_call']} user_speak events each,"
-        " the next sent when the last is answered; IVR app under gunicorn (examples/deploy/gunicorn.conf.py,"
-        f" gevent, {WORKERS} workers) against the reference's Node.js `ws` example (benchmarks/ws_node)",
+    rows = [[r.get("client", "python"), r["server"], r["calls"], r["events_per_call"], r["answered"], r["dropped"],
+             r["events_per_s"], r["p50_ms"], r["p99_ms"], r.get("server_us_per_event", float("nan")),
+             r.get("client_us_per_event", float("nan"))] for r in closed]
+    lines = [
+        f"WebSocket closed loop: {closed[0]['calls']} calls at once, {closed[0]['events_per_call']} user_speak events"
+        " each, the next sent when the last is answered; IVR app under gunicorn (examples/deploy/gunicorn.conf.py,"
+        f" gevent, {WORKERS} workers) against the reference's Node.js `ws` example (benchmarks/ws_node), each with"
+        " the Python client and the Node client",
         "",
-        table(["server", "calls", "events/call", "answered", "dropped", "events/s", "p50 ms", "p99 ms"], rows),
+        table(["client", "server", "calls", "events/call", "answered", "dropped", "events/s", "p50 ms", "p99 ms",
+               "server CPU µs/event", "client CPU µs/event"], rows),
         "",
-        f"IVR app / Node example: {ratio:.2f}x (target >= {MIN_CLOSED_VS_NODE:.1f}x:"
-        f" {verdict(ratio >= MIN_CLOSED_VS_NODE)})",
-    ])
+    ]
+    by_client: dict[str, dict[str, dict[str, Any]]] = {}
+    for r in closed:
+        by_client.setdefault(r.get("client", "python"), {})[r["server"]] = r
+    for client, runs in by_client.items():
+        ratio = runs["gunicorn"]["events_per_s"] / runs["node"]["events_per_s"]
+        lines.append(f"IVR app / Node example, {client} client: {ratio:.2f}x (target >= {MIN_CLOSED_VS_NODE:.1f}x:"
+                     f" {verdict(ratio >= MIN_CLOSED_VS_NODE)})")
+    return "\n".join(lines)
 
 
 def report(results: dict[str, Any]) -> str:

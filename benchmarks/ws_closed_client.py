@@ -6,6 +6,8 @@ Every call opens its connection first; when all are open, each sends
 before it sends the next (the one event type every server under comparison
 answers), then ``session_end``. Prints one JSON object: answered events per
 second over the whole loop, and the event->action latency percentiles.
+``benchmarks/ws_node/closed_client.js`` does the same in Node, at about a
+third of this client's CPU per event.
 """
 
 from __future__ import annotations

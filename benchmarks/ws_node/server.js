@@ -1,5 +1,5 @@
 // The reference's Node.js WebSocket example (the `ws` package), the comparison
-// point for benchmarks/ws_closed_loop.py: it answers every user_speak with a
+// point for the closed loop in benchmarks/ws_bench.py: it answers every user_speak with a
 // speak action echoing the caller's words and nothing else. Port from $PORT.
 const WebSocket = require('ws');
 

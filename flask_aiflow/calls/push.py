@@ -23,14 +23,13 @@ unknown id, or a holder that has gone).
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from flask_aiflow.protocol.actions import Action, Speak, action_from_dict
+from flask_aiflow.protocol.actions import Action, Speak, action_from_dict, encode_action
 
 if TYPE_CHECKING:
     from flask_aiflow.config import Settings
@@ -182,7 +181,7 @@ def push(
     timeout: float,
 ) -> bool:
     """Deliver ``action`` to the call's WebSocket, wherever it is held (see the module doc)."""
-    text = json.dumps(action.to_dict(), separators=(",", ":"))
+    text = encode_action(action, session_id).decode()  # the bytes the webhook would answer, as text
     if hub.holds(session_id):
         outcome = hub.deliver(session_id, text)
         if outcome != NOT_HERE:

@@ -20,6 +20,7 @@ from flask_sock import Sock  # type: ignore[import-untyped]
 from werkzeug.routing import Rule
 
 from flask_aiflow.config import Settings
+from flask_aiflow.protocol.actions import encode_action
 from flask_aiflow.protocol.events import SessionEnd
 from flask_aiflow.extension import AiFlowState, get_state
 from flask_aiflow.calls import disconnect
@@ -42,7 +43,7 @@ __all__ = [
     "serve_websocket",
 ]
 
-#: Compact JSON, one encoder for every response (``json.dumps`` with options builds one per call).
+#: Compact JSON for the health answer and refusals (actions go through ``encode_action``).
 _encode = json.JSONEncoder(separators=(",", ":")).encode
 
 
@@ -91,6 +92,10 @@ def handle_ws_message(
 ) -> str | None:
     """One WebSocket message in, the action's JSON text (or None) out.
 
+    The text is what the webhook would answer for the same action
+    (:func:`~flask_aiflow.protocol.actions.encode_action`), as a ``str``
+    because simple-websocket sends a ``str`` as a text frame.
+
     A bad message is logged, signalled and answered with nothing; the
     connection (and so the call) stays up. With ``connection``, the call is
     registered as held by it (so ``send`` can reach it) from its first event
@@ -124,7 +129,7 @@ def handle_ws_message(
             state.hub.unregister(session_id, connection)
     if decision.action is None:
         return None
-    return _encode(decision.action.to_dict())
+    return encode_action(decision.action, session_id).decode()
 
 
 def serve_websocket(ws: WebSocketLike, state: AiFlowState) -> None:
