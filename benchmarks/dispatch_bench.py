@@ -18,10 +18,10 @@ from typing import Any
 from flask import Flask
 
 from flask_aiflow.calls.call import Call
+from flask_aiflow.calls.store import CallRecord
 from flask_aiflow.protocol.actions import encode_action
 from flask_aiflow.protocol.events import load_event
 from flask_aiflow.skills.hookspecs import EVENT_HOOKS
-from flask_aiflow.calls.store import CallRecord
 from flask_aiflow.web.routes import parse_message
 
 from .common import CALL_SCRIPT, call_bodies, table, verdict

@@ -19,12 +19,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from urllib.parse import urlsplit
 
+import ivr_app  # type: ignore[import-not-found]
 from flask import Flask
 
 from flask_aiflow import AiFlow
 from flask_aiflow.calls.store import CallTransaction, MemoryStore
-
-import ivr_app  # type: ignore[import-not-found]
 
 _URL = urlsplit(os.environ["FLOOR_REDIS_URL"])
 #: about the size of the IVR app's call record

@@ -34,8 +34,16 @@ from pathlib import Path
 from typing import Any
 
 from .common import BENCH, ROOT, bench_env, call_events, free_port, redis_server, server, table, verdict
-from .http_bench import CALLS_IN_FLIGHT, PACED_RATE, Target, ivr_target, preflight, python_command, run_wrk, \
-    write_events_file
+from .http_bench import (
+    CALLS_IN_FLIGHT,
+    PACED_RATE,
+    Target,
+    ivr_target,
+    preflight,
+    python_command,
+    run_wrk,
+    write_events_file,
+)
 
 #: Targets from the issue: the Redis store against the in-memory one.
 MIN_THROUGHPUT_VS_MEMORY = 0.6

@@ -7,6 +7,12 @@ and priority bands, actions and events) use. Stores live in
 the ``flask aiflow`` commands in :mod:`flask_aiflow.cli`.
 """
 
+from flask_aiflow.calls.call import Call, Floor
+from flask_aiflow.calls.live import LiveCall
+from flask_aiflow.calls.push import CallNotConnected
+from flask_aiflow.config import ConfigurationError
+from flask_aiflow.decision import Decision
+from flask_aiflow.extension import AiFlow, get_state, live_calls, send
 from flask_aiflow.protocol.actions import (
     Audio,
     AzureTTS,
@@ -23,10 +29,6 @@ from flask_aiflow.protocol.actions import (
     speak,
     transfer,
 )
-from flask_aiflow.calls.call import Call, Floor
-from flask_aiflow.skills.candidates import FALLBACK, FLOOR, GENERIC, INTENT, SAFETY, Candidate, Deferred, reprompt
-from flask_aiflow.config import ConfigurationError
-from flask_aiflow.decision import Decision
 from flask_aiflow.protocol.events import (
     AssistantSpeak,
     AssistantSpeechEnded,
@@ -40,11 +42,9 @@ from flask_aiflow.protocol.events import (
     UserSpeak,
     parse_event,
 )
-from flask_aiflow.extension import AiFlow, get_state, live_calls, send
+from flask_aiflow.skills.candidates import FALLBACK, FLOOR, GENERIC, INTENT, SAFETY, Candidate, Deferred, reprompt
 from flask_aiflow.skills.hookspecs import hookimpl
 from flask_aiflow.skills.registry import SkillConfigError, SkillError
-from flask_aiflow.calls.live import LiveCall
-from flask_aiflow.calls.push import CallNotConnected
 
 __version__ = "0.1.0"
 

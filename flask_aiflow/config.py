@@ -8,9 +8,9 @@ start-up with a message that names the key, not on the first phone call.
 from __future__ import annotations
 
 import math
-from ipaddress import IPv4Network, IPv6Network, ip_network
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from typing import Any, Callable
 
 from flask_aiflow.protocol.actions import (

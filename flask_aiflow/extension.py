@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Flask, current_app
 
+from flask_aiflow.calls.deferred import Deferrals
 from flask_aiflow.calls.live import LiveCall, live_calls_in
 from flask_aiflow.calls.push import ConnectionHub, coerce_action, push
 from flask_aiflow.calls.store import StateStore, store_from_config
@@ -21,7 +22,6 @@ from flask_aiflow.protocol.actions import Action
 from flask_aiflow.protocol.events import Event, parse_event
 from flask_aiflow.skills.fallback import fallback_skill
 from flask_aiflow.skills.registry import SkillConfigError, SkillError, SkillRegistry
-from flask_aiflow.calls.deferred import Deferrals
 from flask_aiflow.web.ratelimit import AuthFailureLimiter
 from flask_aiflow.web.servers import worker_processes
 

@@ -25,19 +25,27 @@ from __future__ import annotations
 
 import logging
 import time
-from msgspec.structs import replace
 from time import perf_counter
+
+from msgspec.structs import replace
 
 from flask_aiflow import signals
 from flask_aiflow.calls.call import TranscriptSource, speech_turns, transcript_turn, unrecorded
-from flask_aiflow.calls.deferred import NOTHING, Deferrals, Settling
 from flask_aiflow.calls.commit import commit
+from flask_aiflow.calls.deferred import NOTHING, Deferrals, Settling
 from flask_aiflow.calls.store import CallRecord, CallTransaction, StateStore, Turn
 from flask_aiflow.config import Settings
 from flask_aiflow.decision import RULE_FALLBACK, Decision
 from flask_aiflow.logs import session_id_var
 from flask_aiflow.protocol.actions import Action, InvalidActionError, action_from_dict
-from flask_aiflow.protocol.events import AssistantSpeak, AssistantSpeechEnded, Event, SessionEnd, SessionStart, UserSpeak
+from flask_aiflow.protocol.events import (
+    AssistantSpeak,
+    AssistantSpeechEnded,
+    Event,
+    SessionEnd,
+    SessionStart,
+    UserSpeak,
+)
 from flask_aiflow.skills.asking import Asked, ask_skills
 from flask_aiflow.skills.hookspecs import EVENT_HOOKS
 from flask_aiflow.skills.ranking import Proposal, Ranking, ignore_all, rank

@@ -17,9 +17,9 @@ import requests
 from flask import current_app, has_request_context, request
 
 from flask_aiflow import ConfigurationError, signals
-from flask_aiflow.skills import pool as skillpool
-from flask_aiflow.decision import RULE_FALLBACK, TOO_SLOW
 from flask_aiflow.calls.store import CallRecord
+from flask_aiflow.decision import RULE_FALLBACK, TOO_SLOW
+from flask_aiflow.skills import pool as skillpool
 
 from .helpers import SECRET, event, make_app, make_skill, says, wait_until
 from .server import gunicorn

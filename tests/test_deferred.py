@@ -13,10 +13,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import flask_aiflow_timeout
 import pytest
 from flask import Flask
 
-import flask_aiflow_timeout
 from flask_aiflow import Candidate, Deferred, Speak, get_state, signals
 from flask_aiflow.config import DEFAULTS, ConfigurationError, load_settings
 from flask_aiflow.testing import CallSimulator

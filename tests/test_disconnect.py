@@ -20,8 +20,8 @@ import pytest
 from simple_websocket import Client
 
 from flask_aiflow import get_state, hookimpl, signals
-from flask_aiflow.calls.redis_store import RedisStore
 from flask_aiflow.calls.disconnect import CLAIM, DISCONNECTED, end_if_abandoned, watch
+from flask_aiflow.calls.redis_store import RedisStore
 from flask_aiflow.testing import CallSimulator, make_test_app
 from flask_aiflow.testing.transports import InProcessWebSocket
 

@@ -11,14 +11,14 @@ from flask_aiflow import FLOOR, GENERIC, INTENT, SAFETY, Candidate, hangup, repr
 from flask_aiflow.decision import (
     RULE_FALLBACK,
     RULE_FLOOR,
-    RULE_REPROMPT_AHEAD,
-    RULE_REPROMPT_YIELDS,
     RULE_INDEX,
     RULE_NAME,
     RULE_NONE,
     RULE_ONLY,
     RULE_ORDER,
     RULE_PRIORITY,
+    RULE_REPROMPT_AHEAD,
+    RULE_REPROMPT_YIELDS,
     RULE_SESSION_END,
 )
 from flask_aiflow.skills.ranking import REPROMPT_PRIORITY

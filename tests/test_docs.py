@@ -18,8 +18,8 @@ import re
 
 import pytest
 
-from flask_aiflow.skills import hookspecs
 from flask_aiflow.config import DEFAULTS
+from flask_aiflow.skills import hookspecs
 
 from .server import ROOT
 

@@ -17,8 +17,7 @@ from flask_aiflow.calls import StoreUnavailable
 from flask_aiflow.calls.redis_store import RedisStore
 from flask_aiflow.calls.store import CallRecord
 
-from .helpers import SECRET, event
-from .helpers import make_skill
+from .helpers import SECRET, event, make_skill
 from .redis_server import RedisProcess, redis_process, require_redis_server
 
 pytestmark = pytest.mark.redis

@@ -1,15 +1,12 @@
-from flask_aiflow import hookimpl
-
 # An example third-party flask-aiflow skill: tells callers when you are open.
 #
 # Configuration, in the app's config: OPENING_HOURS = {"monday": "09:00-17:00", ...}.
 # Days left out are closed. The default is Monday to Friday, 09:00-17:00.
-
 import re
 
 from flask import current_app
 
-from flask_aiflow import SkillConfigError
+from flask_aiflow import SkillConfigError, hookimpl
 
 #: Ordinary intent handling (flask_aiflow.INTENT).
 AIFLOW_PRIORITY = 50

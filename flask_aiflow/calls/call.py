@@ -13,9 +13,9 @@ from flask_aiflow.protocol.actions import Speak
 from flask_aiflow.protocol.events import AssistantSpeak, UserSpeak
 
 if TYPE_CHECKING:
+    from flask_aiflow.calls.store import CallRecord, StateStore, Turn
     from flask_aiflow.protocol.actions import Action
     from flask_aiflow.protocol.events import Event, Session
-    from flask_aiflow.calls.store import CallRecord, StateStore, Turn
 
 _TAG = re.compile(r"<[^>]*>")
 

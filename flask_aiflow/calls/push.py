@@ -32,8 +32,8 @@ from typing import TYPE_CHECKING, Any
 from flask_aiflow.protocol.actions import Action, Speak, action_from_dict, encode_action
 
 if TYPE_CHECKING:
-    from flask_aiflow.config import Settings
     from flask_aiflow.calls.store import StateStore
+    from flask_aiflow.config import Settings
 
 logger = logging.getLogger("flask_aiflow")
 

@@ -17,11 +17,11 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, ScriptInfo
 
 from flask_aiflow.cli.checks import ERROR, OK, WARNING, check_app
+from flask_aiflow.cli.scaffold import create_skill_package
+from flask_aiflow.cli.schema import all_schemas, schema_for, schema_names
+from flask_aiflow.cli.skillinfo import declared_priority, enable_hint, find_declaration, installed_plugin
 from flask_aiflow.decision import Decision
 from flask_aiflow.extension import get_state
-from flask_aiflow.cli.schema import all_schemas, schema_for, schema_names
-from flask_aiflow.cli.scaffold import create_skill_package
-from flask_aiflow.cli.skillinfo import declared_priority, enable_hint, find_declaration, installed_plugin
 from flask_aiflow.testing.errors import ProtocolViolation, SimulationError, TransportError
 from flask_aiflow.testing.rules import spoken_text
 from flask_aiflow.testing.simulator import DEFAULT_FROM, DEFAULT_TO, CallSimulator

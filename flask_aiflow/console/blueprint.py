@@ -23,9 +23,9 @@ from flask import Blueprint, Flask, Response, current_app, request
 from markupsafe import escape
 
 from flask_aiflow.config import ConfigurationError
+from flask_aiflow.console.calls import STEPS, ConsoleCalls
 from flask_aiflow.testing.errors import SimulationError
 from flask_aiflow.testing.simulator import DEFAULT_FROM, DEFAULT_TO
-from flask_aiflow.console.calls import STEPS, ConsoleCalls
 
 logger = logging.getLogger("flask_aiflow")
 

@@ -23,8 +23,8 @@ answer is sent.
 """
 
 import base64
-import copy
 import binascii
+import copy
 import difflib
 import functools
 import math

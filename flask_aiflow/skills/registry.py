@@ -19,9 +19,9 @@ from typing import Any
 
 import pluggy
 
+from flask_aiflow.config import Settings
 from flask_aiflow.skills import hookspecs
 from flask_aiflow.skills.candidates import INTENT, check_priority
-from flask_aiflow.config import Settings
 
 logger = logging.getLogger("flask_aiflow")
 

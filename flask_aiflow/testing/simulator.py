@@ -68,7 +68,16 @@ from typing import Any
 
 from flask import Flask
 
-from flask_aiflow.protocol.actions import Action, Audio, BargeIn, Hangup, InvalidActionError, Speak, Transfer, action_from_dict
+from flask_aiflow.protocol.actions import (
+    Action,
+    Audio,
+    BargeIn,
+    Hangup,
+    InvalidActionError,
+    Speak,
+    Transfer,
+    action_from_dict,
+)
 from flask_aiflow.protocol.events import (
     AssistantSpeak,
     AssistantSpeechEnded,

@@ -16,8 +16,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from flask_aiflow.protocol.actions import Action, Audio, BargeIn, Hangup, Speak, Transfer
 from flask_aiflow.decision import Decision
+from flask_aiflow.protocol.actions import Action, Audio, BargeIn, Hangup, Speak, Transfer
 from flask_aiflow.testing.errors import ExpectationError
 from flask_aiflow.testing.rules import speech_duration_ms, spoken_text
 

@@ -19,15 +19,15 @@ from flask import Blueprint, Response, request
 from flask_sock import Sock  # type: ignore[import-untyped]
 from werkzeug.routing import Rule
 
-from flask_aiflow.config import Settings
-from flask_aiflow.protocol.actions import encode_action
-from flask_aiflow.protocol.events import SessionEnd
-from flask_aiflow.extension import AiFlowState, get_state
 from flask_aiflow.calls import disconnect
 from flask_aiflow.calls.push import LiveConnection
+from flask_aiflow.calls.store import CallBusy, StoreUnavailable
+from flask_aiflow.config import Settings
+from flask_aiflow.extension import AiFlowState, get_state
+from flask_aiflow.protocol.actions import encode_action
+from flask_aiflow.protocol.events import SessionEnd
 from flask_aiflow.web.checks import Rejection, authenticate, authenticate_request, parse_message, reject
 from flask_aiflow.web.shutdown import GOING_AWAY, POLL_SECONDS, shutting_down
-from flask_aiflow.calls.store import CallBusy, StoreUnavailable
 from flask_aiflow.web.webhook import DISCARD_LIMIT, JSON, answer
 
 logger = logging.getLogger("flask_aiflow")

@@ -14,8 +14,8 @@ from typing import Any
 
 from flask import Flask, jsonify
 
-from tests.apps.worker_pid import tell_the_worker
 from flask_aiflow import AiFlow, get_state
+from tests.apps.worker_pid import tell_the_worker
 from tests.skills import echo, orders
 
 app = Flask(__name__)

@@ -7,5 +7,4 @@ comes from the example's own switch (``AIFLOW_REDIS_URL``).
 from examples.ivr_app import app
 from tests.apps.worker_pid import tell_the_worker
 
-
 app.wsgi_app = tell_the_worker(app.wsgi_app)  # type: ignore[method-assign]

@@ -19,8 +19,8 @@ from typing import Any
 
 from flask import Flask, jsonify, request
 
-from tests.apps.worker_pid import tell_the_worker
 from flask_aiflow import AiFlow, CallNotConnected, Candidate, get_state, hangup, hookimpl, live_calls, send, speak
+from tests.apps.worker_pid import tell_the_worker
 
 TIMEOUT_SECONDS = 5
 MAX_SILENCES = 3

@@ -13,8 +13,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Annotated, Any, Union
 
-from flask import Flask
 import msgspec
+from flask import Flask
 from msgspec import Meta
 
 from flask_aiflow.protocol.actions import Audio, BargeInConfig, InvalidActionError

@@ -15,8 +15,8 @@ import shlex
 import stat
 from pathlib import Path, PurePosixPath
 
-from flask_aiflow.skills.config import KeyPath
 from flask_aiflow.protocol.wav import REQUIRED, NotWavError, inspect_wav
+from flask_aiflow.skills.config import KeyPath
 
 __all__ = ["DEFAULT_MAX_BYTES", "check_format", "convert_command", "read_clip", "resolve_folder", "resolve_in_folder"]
 

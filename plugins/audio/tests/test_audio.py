@@ -8,14 +8,14 @@ import wave
 from pathlib import Path
 from typing import Any
 
-import pytest
-from flask import Flask
-
 import flask_aiflow_audio as audio
 import flask_aiflow_greeting as greeting
+import pytest
+from flask import Flask
+from flask_aiflow_audio import UnknownClipError, clip, clip_names
+
 from flask_aiflow import AiFlow, SkillConfigError
 from flask_aiflow.protocol.wav import inspect_wav
-from flask_aiflow_audio import UnknownClipError, clip, clip_names
 from tests.helpers import SECRET, event, make_app, make_skill
 
 

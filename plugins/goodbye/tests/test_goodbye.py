@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import flask_aiflow_goodbye as goodbye
 import pytest
 from flask import Flask
 
-import flask_aiflow_goodbye as goodbye
 from flask_aiflow import SkillConfigError
 from tests.helpers import SECRET, event, make_app, make_skill
 

@@ -6,10 +6,10 @@ from datetime import datetime, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import flask_aiflow_greeting as greeting
 import pytest
 from flask import Flask
 
-import flask_aiflow_greeting as greeting
 from flask_aiflow import SkillConfigError, speak
 from tests.helpers import SECRET, event, make_app, make_skill
 

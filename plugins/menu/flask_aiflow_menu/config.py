@@ -17,7 +17,6 @@ from flask import Flask
 from msgspec import Meta
 from msgspec.structs import replace
 
-
 from flask_aiflow import SAFETY, Speak
 from flask_aiflow.skills.config import (
     AUDIO,

@@ -7,12 +7,12 @@ import copy
 from pathlib import Path
 from typing import Any
 
+import flask_aiflow_menu
 import pytest
 from flask import Flask
-
-import flask_aiflow_menu
-from flask_aiflow import FLOOR, SAFETY, SkillConfigError
 from flask_aiflow_menu.config import load
+
+from flask_aiflow import FLOOR, SAFETY, SkillConfigError
 from tests.helpers import event, make_app, make_skill, says, wav_bytes
 
 AGENT = {"target": "+1234567890", "caller_id_name": "Support Team"}

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import flask_aiflow_timeout
 import pytest
 from flask import Flask
 
-import flask_aiflow_timeout
 from flask_aiflow import SkillConfigError
 from tests.helpers import event, make_app, make_skill, says
 
