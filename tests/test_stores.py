@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 import sys
 import textwrap
@@ -119,6 +120,25 @@ class TestContract:
         thread.join()
         releaser.join()
         assert order == ["other call", "first released", "second holds"]
+
+    def test_two_calls_sharing_a_lock_stripe_can_be_held_by_one_thread(self) -> None:
+        store = MemoryStore()
+        first = "c0"
+        second = next(f"c{n}" for n in itertools.count(1) if store.lock(f"c{n}") is store.lock(first))
+        taken: list[str] = []
+
+        def hold_both() -> None:
+            with store.lock(first), store.lock(second):
+                taken.append(second)
+
+        thread = threading.Thread(target=hold_both, daemon=True)
+        thread.start()
+        thread.join(10)  # a deadline for a deadlock, not a timing
+        assert taken == [second]
+        released = threading.Thread(target=lambda: store.lock(first).acquire(timeout=10) and taken.append("again"))
+        released.start()
+        released.join(10)
+        assert taken == [second, "again"]  # both were released: another thread takes the stripe
 
     def test_redis_lock_wait_is_bounded(self, redis_url: str, redis_prefix: str) -> None:
         from flask_aiflow.calls.redis_store import RedisStore

@@ -238,7 +238,10 @@ class MemoryStore(StateStore):
     """
 
     #: Locks are striped: a fixed number shared by hash, so nothing needs
-    #: cleaning up when calls end, and two calls rarely share one.
+    #: cleaning up when calls end, and two calls rarely share one. A stripe is
+    #: re-entrant: a thread holding one call's lock that takes another call's
+    #: sharing its stripe (a skill pushing to another call, say) would
+    #: otherwise wait for itself forever.
     LOCK_STRIPES = 256
     #: Expired records are swept after this many saves.
     SWEEP_EVERY = 1024
@@ -252,13 +255,13 @@ class MemoryStore(StateStore):
         # the codec, and every event saves a few microseconds.
         #: session id -> (record, expiry on ``clock``, transcript turns or None)
         self._records: dict[str, tuple[CallRecord, float, deque[Turn] | None]] = {}
-        self._locks = [threading.Lock() for _ in range(self.LOCK_STRIPES)]
+        self._locks = [threading.RLock() for _ in range(self.LOCK_STRIPES)]
         self._clock = clock
         self._saves = 0
 
-    def lock(self, session_id: str) -> threading.Lock:
-        # A plain lock (its wait is not bounded): in one process a holder
-        # cannot die and leave it taken, and this is the cheapest lock there is.
+    def lock(self, session_id: str) -> threading.RLock:
+        # A lock without a bounded wait: in one process a holder cannot die
+        # and leave it taken.
         return self._locks[hash(session_id) % self.LOCK_STRIPES]
 
     def _get(self, session_id: str) -> CallRecord | None:
