@@ -240,8 +240,8 @@ class MemoryStore(StateStore):
     #: Locks are striped: a fixed number shared by hash, so nothing needs
     #: cleaning up when calls end, and two calls rarely share one. A stripe is
     #: re-entrant: a thread holding one call's lock that takes another call's
-    #: sharing its stripe (a skill pushing to another call, say) would
-    #: otherwise wait for itself forever.
+    #: sharing its stripe (app code handling another call's event from inside
+    #: a hook, say) would otherwise wait for itself forever.
     LOCK_STRIPES = 256
     #: Expired records are swept after this many saves.
     SWEEP_EVERY = 1024
