@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
@@ -96,9 +97,27 @@ def test_an_unreadable_record_is_a_value_error(text: str) -> None:
 
 def test_lock_is_per_call_and_reusable() -> None:
     store = MemoryStore()
+
+    def free_for_another_thread() -> bool:
+        """Whether another thread could take the call's lock now (it gives it back at once)."""
+        result: list[bool] = []
+
+        def attempt() -> None:
+            lock = store.lock("s")
+            result.append(lock.acquire(blocking=False))
+            if result[0]:
+                lock.release()
+
+        thread = threading.Thread(target=attempt)
+        thread.start()
+        thread.join()
+        return result[0]
+
     with store.lock("s"):
-        assert store.lock("s").locked()
-    assert not store.lock("s").locked()
+        assert not free_for_another_thread()
+    assert free_for_another_thread()
+    with store.lock("s"):  # reusable
+        assert not free_for_another_thread()
 
 
 class TextOnlyStore(StateStore):
