@@ -104,28 +104,16 @@ class CallTransaction:
 
     The pipeline handles an event inside ``with store.transaction(session_id)
     as txn``: it reads the record with :meth:`load`, then either
-    :meth:`save` or :meth:`delete` once. This default holds the store's
-    :meth:`~StateStore.lock` for the ``with`` block and carries each step out
-    at once; a networked store may override :meth:`StateStore.transaction`
-    to fold the lock into the load and the release into the write (two
-    round trips per event).
+    :meth:`save` or :meth:`delete` once. This default carries each step out
+    at once (the store's lock is held around it, see :class:`_LockedTransaction`);
+    a networked store may override :meth:`StateStore.transaction` to fold the
+    lock into the load and the release into the write (two round trips per
+    event).
     """
 
     def __init__(self, store: StateStore, session_id: str) -> None:
         self.store = store
         self.session_id = session_id
-        self._lock: AbstractContextManager[Any] | None = None
-
-    def __enter__(self) -> CallTransaction:
-        lock = self.store.lock(self.session_id)
-        lock.__enter__()
-        self._lock = lock
-        return self
-
-    def __exit__(self, *exc_info: Any) -> None:
-        assert self._lock is not None, "the transaction was not entered"
-        lock, self._lock = self._lock, None
-        lock.__exit__(*exc_info)
 
     def load(self) -> CallRecord | None:
         """The call's record (a copy the caller may change), or None for a new or expired call.
@@ -141,6 +129,25 @@ class CallTransaction:
     def delete(self) -> None:
         """Forget the call: its ``session_end`` arrived."""
         self.store.delete(self.session_id)
+
+
+class _LockedTransaction(CallTransaction):
+    """The default :meth:`StateStore.transaction`: the store's :meth:`~StateStore.lock` held for the ``with`` block."""
+
+    def __init__(self, store: StateStore, session_id: str) -> None:
+        super().__init__(store, session_id)
+        self._lock: AbstractContextManager[Any] | None = None
+
+    def __enter__(self) -> CallTransaction:
+        lock = self.store.lock(self.session_id)
+        lock.__enter__()
+        self._lock = lock
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        assert self._lock is not None, "the transaction was not entered"
+        lock, self._lock = self._lock, None
+        lock.__exit__(*exc_info)
 
 
 class StateStore(ABC):
@@ -160,7 +167,7 @@ class StateStore(ABC):
 
         Raises :class:`CallBusy` when the lock cannot be had in time.
         """
-        return CallTransaction(self, session_id)
+        return _LockedTransaction(self, session_id)
 
     @abstractmethod
     def load(self, session_id: str) -> str | None:
