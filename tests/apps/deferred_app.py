@@ -9,22 +9,17 @@ work as its record holds it.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from flask import Flask, jsonify
 
 from flask_aiflow import AiFlow, get_state
+from tests.apps.served import served_config
 from tests.apps.worker_pid import tell_the_worker
 from tests.skills import echo, orders
 
 app = Flask(__name__)
-app.config.update(
-    AIFLOW_SHARED_SECRET="test-secret",
-    AIFLOW_LOAD_ENTRY_POINTS=False,
-    AIFLOW_STATE_STORE=os.environ.get("AIFLOW_STATE_STORE", "memory"),
-    AIFLOW_REDIS_PREFIX=os.environ.get("AIFLOW_REDIS_PREFIX", "aiflow:"),
-)
+app.config.update(served_config())
 AiFlow(app, skills=[echo, orders])
 
 

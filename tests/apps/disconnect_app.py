@@ -17,6 +17,7 @@ from typing import Any
 from flask import Flask
 
 from flask_aiflow import AiFlow, hookimpl, signals, speak
+from tests.apps.served import served_config
 
 LOG = os.environ.get("DISCONNECT_LOG", os.devnull)
 
@@ -43,13 +44,7 @@ class Ender:
 
 
 app = Flask(__name__)
-app.config.update(
-    AIFLOW_SHARED_SECRET="test-secret",
-    AIFLOW_LOAD_ENTRY_POINTS=False,
-    AIFLOW_STATE_STORE=os.environ.get("AIFLOW_STATE_STORE", "memory"),
-    AIFLOW_REDIS_PREFIX=os.environ.get("AIFLOW_REDIS_PREFIX", "aiflow:"),
-    AIFLOW_DISCONNECT_GRACE=float(os.environ.get("AIFLOW_DISCONNECT_GRACE", "2")),
-)
+app.config.update(served_config(AIFLOW_DISCONNECT_GRACE=float(os.environ.get("AIFLOW_DISCONNECT_GRACE", "2"))))
 AiFlow(app, skills=[Ender()])
 
 

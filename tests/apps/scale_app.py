@@ -14,12 +14,12 @@ calls and show which process holds a call's WebSocket.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from flask import Flask, jsonify, request
 
 from flask_aiflow import AiFlow, CallNotConnected, Candidate, get_state, hangup, hookimpl, live_calls, send, speak
+from tests.apps.served import served_config
 from tests.apps.worker_pid import tell_the_worker
 
 TIMEOUT_SECONDS = 5
@@ -80,12 +80,7 @@ class Listener:
 
 
 app = Flask(__name__)
-app.config.update(
-    AIFLOW_SHARED_SECRET="test-secret",
-    AIFLOW_LOAD_ENTRY_POINTS=False,
-    AIFLOW_STATE_STORE=os.environ.get("AIFLOW_STATE_STORE", "memory"),
-    AIFLOW_REDIS_PREFIX=os.environ.get("AIFLOW_REDIS_PREFIX", "aiflow:"),
-)
+app.config.update(served_config())
 aiflow = AiFlow(app, skills=[Counter(), Chatter(), Listener()])
 
 
